@@ -1,0 +1,437 @@
+package cpu
+
+import (
+	"errors"
+	"fmt"
+)
+
+// blockRows is the number of output channels in one block of packed
+// weights: the micro-kernels compute 8 output channels at a time.
+const blockRows = 8
+
+// maxTaps is the largest KH·KW a Conv accepts.
+const maxTaps = 64
+
+// tilePixels is the number of flat output positions in one tile of the
+// AVX-512 and portable kernels (3 vectors of 16 lanes).
+const tilePixels = 48
+
+// ConvParams describes a 2-D convolution with group 1 over NCHW float32
+// tensors. Every field except the paddings and ReLU must be positive.
+type ConvParams struct {
+	InC, OutC                            int // input and output channels
+	KH, KW                               int // kernel height and width
+	StrideH, StrideW                     int
+	PadTop, PadLeft, PadBottom, PadRight int // zero padding, in pixels
+	DilationH, DilationW                 int
+	ReLU                                 bool // apply max(0, x) to the output
+}
+
+// OutSize returns the output height and width for an h×w input. A result
+// ≤ 0 means the kernel does not fit in the padded input.
+func (p ConvParams) OutSize(h, w int) (oh, ow int) {
+	oh = outLen(h, p.PadTop+p.PadBottom, p.KH, p.DilationH, p.StrideH)
+	ow = outLen(w, p.PadLeft+p.PadRight, p.KW, p.DilationW, p.StrideW)
+	return oh, ow
+}
+
+// outLen is the output length along one axis.
+func outLen(in, pad, k, dilation, stride int) int {
+	span := in + pad - dilation*(k-1) - 1
+	if span < 0 {
+		return 0
+	}
+	return span/stride + 1
+}
+
+// validate reports the first invalid field of p.
+func (p ConvParams) validate() error {
+	fields := []struct {
+		name  string
+		value int
+	}{
+		{"InC", p.InC}, {"OutC", p.OutC}, {"KH", p.KH}, {"KW", p.KW},
+		{"StrideH", p.StrideH}, {"StrideW", p.StrideW},
+		{"DilationH", p.DilationH}, {"DilationW", p.DilationW},
+	}
+	for _, f := range fields {
+		if f.value <= 0 {
+			return fmt.Errorf("invalid %s %d: must be positive", f.name, f.value)
+		}
+	}
+	if p.PadTop < 0 || p.PadLeft < 0 || p.PadBottom < 0 || p.PadRight < 0 {
+		return fmt.Errorf("invalid padding %d,%d,%d,%d (top, left, bottom, right): "+
+			"must not be negative", p.PadTop, p.PadLeft, p.PadBottom, p.PadRight)
+	}
+	if p.KH*p.KW > maxTaps {
+		return fmt.Errorf("unsupported kernel %d×%d: more than %d taps", p.KH, p.KW, maxTaps)
+	}
+	return nil
+}
+
+// ErrConvShape is returned (wrapped) by NewConv when the weight or bias
+// length does not match the parameters.
+var ErrConvShape = errors.New("cpu: convolution weight or bias length mismatch")
+
+// Conv is a convolution with its weights repacked for the micro-kernels.
+// It is immutable after NewConv, so any number of goroutines may call Run
+// at once, each with its own scratch and destination.
+type Conv struct {
+	p       ConvParams
+	blocks  int       // ceil(OutC / blockRows)
+	packed  []float32 // [blocks][InC][KH·KW][blockRows], zero rows past OutC
+	bias    []float32 // [blocks·blockRows], zero past OutC
+	tapRows []int     // kh of each tap, in packing order
+	tapCols []int     // kw of each tap, in packing order
+}
+
+// NewConv checks p and packs weight (OIHW: OutC×InC×KH×KW) and bias (OutC)
+// into a new Conv; it keeps no reference to either slice. It returns an
+// error wrapping ErrConvShape when a length is wrong, and a plain error for
+// invalid parameters.
+func NewConv(p ConvParams, weight, bias []float32) (*Conv, error) {
+	if err := p.validate(); err != nil {
+		return nil, fmt.Errorf("cpu: new conv: %w", err)
+	}
+	taps := p.KH * p.KW
+	if want := p.OutC * p.InC * taps; len(weight) != want {
+		return nil, fmt.Errorf("%w: weight has %d floats, want %d (%d×%d×%d×%d)",
+			ErrConvShape, len(weight), want, p.OutC, p.InC, p.KH, p.KW)
+	}
+	if len(bias) != p.OutC {
+		return nil, fmt.Errorf("%w: bias has %d floats, want %d", ErrConvShape, len(bias), p.OutC)
+	}
+
+	c := &Conv{p: p, blocks: (p.OutC + blockRows - 1) / blockRows}
+	for kh := range p.KH {
+		for kw := range p.KW {
+			c.tapRows = append(c.tapRows, kh)
+			c.tapCols = append(c.tapCols, kw)
+		}
+	}
+	c.packed = make([]float32, c.blocks*p.InC*taps*blockRows)
+	c.bias = make([]float32, c.blocks*blockRows)
+	copy(c.bias, bias)
+	for o := range p.OutC {
+		block, row := o/blockRows, o%blockRows
+		for i := range p.InC {
+			for t := range taps {
+				src := weight[(o*p.InC+i)*taps+c.tapRows[t]*p.KW+c.tapCols[t]]
+				c.packed[((block*p.InC+i)*taps+t)*blockRows+row] = src
+			}
+		}
+	}
+	return c, nil
+}
+
+// Params returns the parameters c was built with.
+func (c *Conv) Params() ConvParams { return c.p }
+
+// convGeom is the layout of one Run: the padded input planes, the flat
+// output positions and the tap offsets, all in float32 elements.
+type convGeom struct {
+	h, w, oh, ow int
+	sh, sw       int // phases per axis (the strides)
+	wq, hq       int // width and height of a padded (phase) plane
+	plane        int // wq·hq
+	chanStride   int // floats per input channel: sh·sw planes
+	padded       int // floats of scratch for one image, slack included
+	flat         int // flat output positions per image: (oh−1)·wq + ow
+	ntaps        int
+	taps         [maxTaps]int64 // offset of each tap from the flat output position
+}
+
+// geometry returns the layout of a Run on an h×w input. It panics when the
+// kernel does not fit.
+func (c *Conv) geometry(h, w int) convGeom {
+	p := &c.p
+	g := convGeom{h: h, w: w, sh: p.StrideH, sw: p.StrideW, ntaps: p.KH * p.KW}
+	g.oh, g.ow = p.OutSize(h, w)
+	if h <= 0 || w <= 0 || g.oh <= 0 || g.ow <= 0 {
+		panic(fmt.Sprintf("cpu: conv %d×%d kernel does not fit a %d×%d input", p.KH, p.KW, h, w))
+	}
+
+	// Tap (kh, kw) of output (y, x) reads padded row y·sh + kh·dh, which
+	// is row y + kh·dh/sh of phase (kh·dh) mod sh; likewise for columns.
+	maxRow := (p.KH - 1) * p.DilationH / g.sh
+	maxCol := (p.KW - 1) * p.DilationW / g.sw
+	if g.sw == 1 {
+		// Rows share their padding: the reads of a row's right edge run
+		// into the next row's left padding, which is zero.
+		g.wq = max(w+max(p.PadLeft, p.PadRight), g.ow)
+	} else {
+		g.wq = g.ow + maxCol
+	}
+	// One more row than the taps reach: right-edge reads of the last
+	// row wrap into it.
+	g.hq = g.oh + maxRow + 1
+	g.plane = g.wq * g.hq
+	g.chanStride = g.sh * g.sw * g.plane
+
+	maxTap := 0
+	for t := range g.ntaps {
+		dy, dx := c.tapRows[t]*p.DilationH, c.tapCols[t]*p.DilationW
+		phase := (dy%g.sh)*g.sw + dx%g.sw
+		off := phase*g.plane + dy/g.sh*g.wq + dx/g.sw
+		g.taps[t] = int64(off)
+		maxTap = max(maxTap, off)
+	}
+	g.flat = (g.oh-1)*g.wq + g.ow
+
+	// Tiles read whole vectors past the last flat position, and from the
+	// last channel those reads leave the planes: keep them in scratch.
+	tiles := (g.flat + tilePixels - 1) / tilePixels
+	reach := (p.InC-1)*g.chanStride + tiles*tilePixels + maxTap
+	g.padded = max(p.InC*g.chanStride, reach) + 16
+	return g
+}
+
+// ScratchFloats returns the number of float32s of scratch that Run needs
+// for an h×w input, for all workers together and any batch size. It panics
+// when the kernel does not fit the input.
+func (c *Conv) ScratchFloats(h, w int) int {
+	g := c.geometry(h, w)
+	return g.padded
+}
+
+// Run computes dst (n×OutC×oh×ow) from src (n×InC×h×w) using scratch, which
+// must have at least ScratchFloats(h, w) elements and whose contents are
+// overwritten. The images of a batch run one after another, each split
+// across the pool's workers. Run allocates nothing. It panics when a slice
+// is too short or the kernel does not fit the input; dst must not overlap
+// src or scratch.
+func (c *Conv) Run(pool *Pool, dst, src, scratch []float32, n, h, w int) {
+	g := c.geometry(h, w)
+	p := &c.p
+	inSize, outSize := p.InC*h*w, p.OutC*g.oh*g.ow
+	switch {
+	case n <= 0:
+		panic(fmt.Sprintf("cpu: conv batch size %d", n))
+	case len(src) < n*inSize:
+		panic(fmt.Sprintf("cpu: conv src has %d floats, want %d", len(src), n*inSize))
+	case len(dst) < n*outSize:
+		panic(fmt.Sprintf("cpu: conv dst has %d floats, want %d", len(dst), n*outSize))
+	case len(scratch) < g.padded:
+		panic(fmt.Sprintf("cpu: conv scratch has %d floats, want %d", len(scratch), g.padded))
+	}
+	padded := scratch[:g.padded]
+	clear(padded[p.InC*g.chanStride:])
+
+	impl := chooseImpl(&g)
+	j := job{conv: c, geom: g, impl: impl}
+	j.tiles = (g.flat + impl.pixels() - 1) / impl.pixels()
+	j.group = c.blockGroup(j.tiles, pool.Workers())
+	for i := range n {
+		img := src[i*inSize : (i+1)*inSize]
+		j.kind, j.units, j.dst, j.src = jobConvPad, p.InC, padded, img
+		pool.run(&j)
+
+		j.kind, j.dst, j.src = jobConvTiles, dst[i*outSize:(i+1)*outSize], padded
+		j.units = j.tiles * ((c.blocks + j.group - 1) / j.group)
+		pool.run(&j)
+	}
+}
+
+// blockGroup returns how many output channel blocks one unit of work
+// computes. A unit is one tile times a group of blocks: all blocks where
+// the tiles alone give each worker enough units to balance the load, fewer
+// for small images.
+func (c *Conv) blockGroup(tiles, workers int) int {
+	group := c.blocks
+	for group > 1 && tiles*((c.blocks+group-1)/group) < 16*workers {
+		group = (group + 1) / 2
+	}
+	return group
+}
+
+// padChannel writes the padded planes of input channel ci of img into
+// padded.
+func (c *Conv) padChannel(g *convGeom, padded, img []float32, ci int) {
+	p := &c.p
+	in := img[ci*g.h*g.w : (ci+1)*g.h*g.w]
+	for a := range g.sh {
+		for b := range g.sw {
+			start := ci*g.chanStride + (a*g.sw+b)*g.plane
+			plane := padded[start : start+g.plane]
+			for i := range g.hq {
+				row := plane[i*g.wq : (i+1)*g.wq]
+				y := i*g.sh + a - p.PadTop
+				if y < 0 || y >= g.h {
+					clear(row)
+					continue
+				}
+				src := in[y*g.w : (y+1)*g.w]
+				if g.sw == 1 {
+					// geometry made wq ≥ PadLeft + w for stride 1.
+					clear(row[:p.PadLeft])
+					copy(row[p.PadLeft:], src)
+					clear(row[p.PadLeft+g.w:])
+					continue
+				}
+				for j := range row {
+					x := j*g.sw + b - p.PadLeft
+					if x >= 0 && x < g.w {
+						row[j] = src[x]
+					} else {
+						row[j] = 0
+					}
+				}
+			}
+		}
+	}
+}
+
+// convImpl names a micro-kernel.
+type convImpl uint8
+
+const (
+	implGo convImpl = iota
+	implAVX2
+	implAVX512
+)
+
+// pixels returns the flat output positions in one tile of the kernel.
+func (k convImpl) pixels() int {
+	if k == implAVX2 {
+		return 24
+	}
+	return tilePixels
+}
+
+// lanes returns the width of one vector of the kernel.
+func (k convImpl) lanes() int {
+	switch k {
+	case implAVX512:
+		return 16
+	case implAVX2:
+		return 8
+	}
+	return 1
+}
+
+// String returns the kernel's name as benchmarks show it.
+func (k convImpl) String() string {
+	switch k {
+	case implAVX512:
+		return "avx512"
+	case implAVX2:
+		return "avx2"
+	}
+	return "go"
+}
+
+// chooseImpl picks the fastest enabled kernel that can store g's tiles.
+// The SIMD kernels store each vector into at most two output rows, which
+// needs rows at least one vector wide.
+func chooseImpl(g *convGeom) convImpl {
+	switch {
+	case UseAVX512 && g.wq >= 16:
+		return implAVX512
+	case UseAVX2 && g.wq >= 8:
+		return implAVX2
+	}
+	return implGo
+}
+
+// runUnit computes unit u of j: one tile and one group of output channel
+// blocks.
+func (c *Conv) runUnit(j *job, u int) {
+	groups := (c.blocks + j.group - 1) / j.group
+	tile, group := u/groups, u%groups
+	b0 := group * j.group
+	b1 := min(b0+j.group, c.blocks)
+	q0 := tile * j.impl.pixels()
+	if j.impl == implGo {
+		c.tileGo(&j.geom, j.dst, j.src, q0, b0, b1)
+		return
+	}
+	c.tileSIMD(j, q0, b0, b1)
+}
+
+// storeSegments describes where the vectors of one tile go: vector v's
+// lanes in flat row r0 are stored from element off[2v] of an output plane
+// with write mask mask[2v], those that spill into row r0+1 from element
+// off[2v+1] with mask[2v+1] (the element offset of lane 0 in both cases,
+// so a segment's first lanes may point before the plane and are masked).
+type storeSegments struct {
+	off  [6]int64
+	mask [6]uint64
+}
+
+// segments returns the store segments of the tile at flat position q0
+// made of vectors of the given number of lanes. It needs g.wq ≥ lanes, so
+// that a vector spans at most two rows.
+func (g *convGeom) segments(q0, lanes, vectors int) storeSegments {
+	var s storeSegments
+	for v := range vectors {
+		start := q0 + v*lanes
+		r0, c0 := start/g.wq, start%g.wq
+		inRow := min(lanes, g.wq-c0) // lanes in row r0
+		if r0 < g.oh {
+			if n := min(inRow, g.ow-c0); n > 0 {
+				s.mask[2*v] = 1<<n - 1
+			}
+		}
+		if r0+1 < g.oh && inRow < lanes {
+			if end := min(lanes, g.wq-c0+g.ow); end > inRow {
+				s.mask[2*v+1] = (1<<end - 1) &^ (1<<inRow - 1)
+			}
+		}
+		s.off[2*v] = int64(r0*g.ow + c0)
+		s.off[2*v+1] = int64((r0+1)*g.ow + c0 - g.wq)
+	}
+	return s
+}
+
+// tileGo is the portable micro-kernel: output channel blocks [b0, b1) at
+// the tilePixels flat positions from q0, written to the output image dst.
+func (c *Conv) tileGo(g *convGeom, dst, padded []float32, q0, b0, b1 int) {
+	p := &c.p
+	taps := g.taps[:g.ntaps]
+	k := p.InC * g.ntaps
+	planeOut := g.oh * g.ow
+	var acc [blockRows][tilePixels]float32
+	for b := b0; b < b1; b++ {
+		for m := range acc {
+			bias := c.bias[b*blockRows+m]
+			for i := range acc[m] {
+				acc[m][i] = bias
+			}
+		}
+		weights := c.packed[b*k*blockRows : (b+1)*k*blockRows]
+		for ci := range p.InC {
+			base := ci*g.chanStride + q0
+			for t, off := range taps {
+				o := base + int(off)
+				x := (*[tilePixels]float32)(padded[o : o+tilePixels])
+				w := (*[blockRows]float32)(weights[(ci*len(taps)+t)*blockRows:])
+				for m := range acc {
+					wm := w[m]
+					a := &acc[m]
+					for i := range a {
+						a[i] += wm * x[i]
+					}
+				}
+			}
+		}
+
+		rows := min(blockRows, p.OutC-b*blockRows)
+		for m := range rows {
+			out := dst[(b*blockRows+m)*planeOut : (b*blockRows+m+1)*planeOut]
+			for i, v := range acc[m] {
+				q := q0 + i
+				if q >= g.flat {
+					break
+				}
+				y, x := q/g.wq, q%g.wq
+				if x >= g.ow {
+					continue
+				}
+				if p.ReLU && v < 0 {
+					v = 0
+				}
+				out[y*g.ow+x] = v
+			}
+		}
+	}
+}

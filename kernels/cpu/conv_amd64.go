@@ -1,0 +1,81 @@
+//go:build !noasm
+
+package cpu
+
+import "unsafe"
+
+// tileArgs is the argument block of the assembly micro-kernels; the
+// offsets in conv_amd64.s must match its layout (a test checks them).
+// Pointers are raw because the kernels index them with negative and
+// masked-off offsets that a Go slice could not express.
+type tileArgs struct {
+	in          unsafe.Pointer // padded input at the tile's first flat position, channel 0
+	weights     unsafe.Pointer // packed weights of the first block
+	bias        unsafe.Pointer // packed bias of the first block
+	dst         unsafe.Pointer // output plane of the first block's first channel
+	taps        unsafe.Pointer // *[ntaps]int64 tap offsets, in elements
+	ntaps       int64
+	inChannels  int64
+	chanStride  int64 // bytes between input channels in the padded input
+	planeStride int64 // bytes between output channel planes
+	blocks      int64 // output channel blocks to compute, ≥ 1
+	lastRows    int64 // channels to store of the last block, 1..8
+	relu        int64 // nonzero: apply max(0, x) before storing
+	seg         storeSegments
+	laneMask    [6][8]int32 // seg.mask as AVX2 lane masks (all ones: store)
+	wsave       int64       // written by convTileAVX2
+}
+
+// convTileAVX512 computes args.blocks blocks of 8 output channels at the 48
+// flat positions from args.in: 24 zmm accumulators, one pass over the
+// input channels and taps per block, stores masked by args.seg (16-lane
+// segments). It needs AVX-512F, args.seg built for 16 lanes, and weights,
+// bias and input readable over the whole reach. Its Go twin is
+// Conv.tileGo.
+//
+//go:noescape
+func convTileAVX512(args *tileArgs)
+
+// convTileAVX2 is convTileAVX512 for AVX2 and FMA: 24 flat positions, each
+// block computed as two halves of 4 output channels in 12 ymm
+// accumulators, stores masked by args.laneMask (8-lane segments). A half
+// with no channel to store is skipped.
+//
+//go:noescape
+func convTileAVX2(args *tileArgs)
+
+// tileSIMD runs the assembly micro-kernel j.impl on output channel blocks
+// [b0, b1) of the tile at flat position q0.
+func (c *Conv) tileSIMD(j *job, q0, b0, b1 int) {
+	g := &j.geom
+	k := c.p.InC * g.ntaps
+	planeOut := g.oh * g.ow
+	args := tileArgs{
+		in:          unsafe.Pointer(&j.src[q0]),
+		weights:     unsafe.Pointer(&c.packed[b0*k*blockRows]),
+		bias:        unsafe.Pointer(&c.bias[b0*blockRows]),
+		dst:         unsafe.Pointer(&j.dst[b0*blockRows*planeOut]),
+		taps:        unsafe.Pointer(&g.taps[0]),
+		ntaps:       int64(g.ntaps),
+		inChannels:  int64(c.p.InC),
+		chanStride:  int64(g.chanStride * 4),
+		planeStride: int64(planeOut * 4),
+		blocks:      int64(b1 - b0),
+		lastRows:    int64(min(blockRows, c.p.OutC-(b1-1)*blockRows)),
+	}
+	if c.p.ReLU {
+		args.relu = 1
+	}
+	if j.impl == implAVX512 {
+		args.seg = g.segments(q0, 16, 3)
+		convTileAVX512(&args)
+		return
+	}
+	args.seg = g.segments(q0, 8, 3)
+	for s, m := range args.seg.mask {
+		for i := range 8 {
+			args.laneMask[s][i] = -int32(m >> i & 1)
+		}
+	}
+	convTileAVX2(&args)
+}

@@ -1,0 +1,306 @@
+//go:build !noasm
+
+#include "textflag.h"
+
+// Offsets into tileArgs (conv_amd64.go).
+#define A_IN 0
+#define A_WEIGHTS 8
+#define A_BIAS 16
+#define A_DST 24
+#define A_TAPS 32
+#define A_NTAPS 40
+#define A_INC 48
+#define A_CHANSTRIDE 56
+#define A_PLANESTRIDE 64
+#define A_BLOCKS 72
+#define A_LASTROWS 80
+#define A_RELU 88
+#define A_SEGOFF 96
+#define A_SEGMASK 144
+#define A_LANEMASK 192
+#define A_WSAVE 384
+
+// AVX-512: accumulator of output row m, vector v is Z(3m+v).
+
+#define Z_INIT(boff, a, b, c) \
+	VBROADCASTSS boff(R8), a; \
+	VMOVAPS      a, b;        \
+	VMOVAPS      a, c
+
+#define Z_FMA(woff, a, b, c) \
+	VFMADD231PS.BCST woff(SI), Z24, a; \
+	VFMADD231PS.BCST woff(SI), Z25, b; \
+	VFMADD231PS.BCST woff(SI), Z26, c
+
+#define Z_RELU(a, b, c) \
+	VMAXPS Z31, a, a; \
+	VMAXPS Z31, b, b; \
+	VMAXPS Z31, c, c
+
+// Stores one output row: vector v's two segments through K(2v+1), K(2v+2)
+// at the element offsets in AX, BX / CX, DX / R11, R13 from plane R14.
+#define Z_STORE(a, b, c) \
+	VMOVUPS a, K1, (R14)(AX*4);  \
+	VMOVUPS a, K2, (R14)(BX*4);  \
+	VMOVUPS b, K3, (R14)(CX*4);  \
+	VMOVUPS b, K4, (R14)(DX*4);  \
+	VMOVUPS c, K5, (R14)(R11*4); \
+	VMOVUPS c, K6, (R14)(R13*4)
+
+// func convTileAVX512(args *tileArgs)
+TEXT ·convTileAVX512(SB), NOSPLIT, $0-8
+	MOVQ  args+0(FP), DI
+	MOVQ  A_WEIGHTS(DI), SI
+	MOVQ  A_BIAS(DI), R8
+	MOVQ  A_DST(DI), R9
+	MOVQ  A_BLOCKS(DI), R10
+	KMOVW A_SEGMASK+0(DI), K1
+	KMOVW A_SEGMASK+8(DI), K2
+	KMOVW A_SEGMASK+16(DI), K3
+	KMOVW A_SEGMASK+24(DI), K4
+	KMOVW A_SEGMASK+32(DI), K5
+	KMOVW A_SEGMASK+40(DI), K6
+	VPXORD Z31, Z31, Z31
+
+zblock:
+	Z_INIT(0, Z0, Z1, Z2)
+	Z_INIT(4, Z3, Z4, Z5)
+	Z_INIT(8, Z6, Z7, Z8)
+	Z_INIT(12, Z9, Z10, Z11)
+	Z_INIT(16, Z12, Z13, Z14)
+	Z_INIT(20, Z15, Z16, Z17)
+	Z_INIT(24, Z18, Z19, Z20)
+	Z_INIT(28, Z21, Z22, Z23)
+	MOVQ A_IN(DI), AX
+	MOVQ A_INC(DI), CX
+
+zchan:
+	MOVQ A_TAPS(DI), BX
+	MOVQ A_NTAPS(DI), DX
+
+ztap:
+	MOVQ    (BX), R11
+	VMOVUPS (AX)(R11*4), Z24
+	VMOVUPS 64(AX)(R11*4), Z25
+	VMOVUPS 128(AX)(R11*4), Z26
+	Z_FMA(0, Z0, Z1, Z2)
+	Z_FMA(4, Z3, Z4, Z5)
+	Z_FMA(8, Z6, Z7, Z8)
+	Z_FMA(12, Z9, Z10, Z11)
+	Z_FMA(16, Z12, Z13, Z14)
+	Z_FMA(20, Z15, Z16, Z17)
+	Z_FMA(24, Z18, Z19, Z20)
+	Z_FMA(28, Z21, Z22, Z23)
+	ADDQ    $32, SI
+	ADDQ    $8, BX
+	DECQ    DX
+	JNZ     ztap
+	ADDQ    A_CHANSTRIDE(DI), AX
+	DECQ    CX
+	JNZ     zchan
+
+	CMPQ A_RELU(DI), $0
+	JEQ  zstore
+	Z_RELU(Z0, Z1, Z2)
+	Z_RELU(Z3, Z4, Z5)
+	Z_RELU(Z6, Z7, Z8)
+	Z_RELU(Z9, Z10, Z11)
+	Z_RELU(Z12, Z13, Z14)
+	Z_RELU(Z15, Z16, Z17)
+	Z_RELU(Z18, Z19, Z20)
+	Z_RELU(Z21, Z22, Z23)
+
+zstore:
+	MOVQ $8, R12
+	CMPQ R10, $1
+	JNE  zrows
+	MOVQ A_LASTROWS(DI), R12
+
+zrows:
+	MOVQ A_SEGOFF+0(DI), AX
+	MOVQ A_SEGOFF+8(DI), BX
+	MOVQ A_SEGOFF+16(DI), CX
+	MOVQ A_SEGOFF+24(DI), DX
+	MOVQ A_SEGOFF+32(DI), R11
+	MOVQ A_SEGOFF+40(DI), R13
+	MOVQ R9, R14
+	Z_STORE(Z0, Z1, Z2)
+	DECQ R12
+	JZ   znext
+	ADDQ A_PLANESTRIDE(DI), R14
+	Z_STORE(Z3, Z4, Z5)
+	DECQ R12
+	JZ   znext
+	ADDQ A_PLANESTRIDE(DI), R14
+	Z_STORE(Z6, Z7, Z8)
+	DECQ R12
+	JZ   znext
+	ADDQ A_PLANESTRIDE(DI), R14
+	Z_STORE(Z9, Z10, Z11)
+	DECQ R12
+	JZ   znext
+	ADDQ A_PLANESTRIDE(DI), R14
+	Z_STORE(Z12, Z13, Z14)
+	DECQ R12
+	JZ   znext
+	ADDQ A_PLANESTRIDE(DI), R14
+	Z_STORE(Z15, Z16, Z17)
+	DECQ R12
+	JZ   znext
+	ADDQ A_PLANESTRIDE(DI), R14
+	Z_STORE(Z18, Z19, Z20)
+	DECQ R12
+	JZ   znext
+	ADDQ A_PLANESTRIDE(DI), R14
+	Z_STORE(Z21, Z22, Z23)
+
+znext:
+	ADDQ $32, R8
+	MOVQ A_PLANESTRIDE(DI), R11
+	SHLQ $3, R11
+	ADDQ R11, R9
+	DECQ R10
+	JNZ  zblock
+	VZEROUPPER
+	RET
+
+// AVX2: accumulator of output row m (0..3 within the half), vector v is
+// Y(3m+v); Y12..Y14 hold the input vectors and Y15 the weight.
+
+#define Y_INIT(boff, a, b, c) \
+	VBROADCASTSS boff(R15), a; \
+	VMOVAPS      a, b;         \
+	VMOVAPS      a, c
+
+#define Y_FMA(woff, a, b, c) \
+	VBROADCASTSS woff(SI), Y15; \
+	VFMADD231PS  Y12, Y15, a;   \
+	VFMADD231PS  Y13, Y15, b;   \
+	VFMADD231PS  Y14, Y15, c
+
+#define Y_RELU(a, b, c) \
+	VMAXPS Y15, a, a; \
+	VMAXPS Y15, b, b; \
+	VMAXPS Y15, c, c
+
+// Stores one output row at plane R14: vector v's two segments at the
+// element offsets A_SEGOFF+16v and +16v+8 under the lane masks at
+// A_LANEMASK+64v and +64v+32.
+#define Y_STORE(a, b, c) \
+	MOVQ       A_SEGOFF+0(DI), AX;      \
+	VMOVDQU    A_LANEMASK+0(DI), Y12;   \
+	VMASKMOVPS a, Y12, (R14)(AX*4);     \
+	MOVQ       A_SEGOFF+8(DI), AX;      \
+	VMOVDQU    A_LANEMASK+32(DI), Y12;  \
+	VMASKMOVPS a, Y12, (R14)(AX*4);     \
+	MOVQ       A_SEGOFF+16(DI), AX;     \
+	VMOVDQU    A_LANEMASK+64(DI), Y12;  \
+	VMASKMOVPS b, Y12, (R14)(AX*4);     \
+	MOVQ       A_SEGOFF+24(DI), AX;     \
+	VMOVDQU    A_LANEMASK+96(DI), Y12;  \
+	VMASKMOVPS b, Y12, (R14)(AX*4);     \
+	MOVQ       A_SEGOFF+32(DI), AX;     \
+	VMOVDQU    A_LANEMASK+128(DI), Y12; \
+	VMASKMOVPS c, Y12, (R14)(AX*4);     \
+	MOVQ       A_SEGOFF+40(DI), AX;     \
+	VMOVDQU    A_LANEMASK+160(DI), Y12; \
+	VMASKMOVPS c, Y12, (R14)(AX*4)
+
+// func convTileAVX2(args *tileArgs)
+TEXT ·convTileAVX2(SB), NOSPLIT, $0-8
+	MOVQ args+0(FP), DI
+	MOVQ A_WEIGHTS(DI), SI
+	MOVQ A_BIAS(DI), R8
+	MOVQ A_DST(DI), R9
+	MOVQ A_BLOCKS(DI), R10
+
+yblock:
+	// R12: rows of this block to store; R13: rows left for this half.
+	MOVQ SI, A_WSAVE(DI)
+	MOVQ $8, R12
+	CMPQ R10, $1
+	JNE  yhalf0
+	MOVQ A_LASTROWS(DI), R12
+
+yhalf0:
+	MOVQ R12, R13
+	MOVQ R8, R15
+	MOVQ R9, R14
+
+yhalf:
+	Y_INIT(0, Y0, Y1, Y2)
+	Y_INIT(4, Y3, Y4, Y5)
+	Y_INIT(8, Y6, Y7, Y8)
+	Y_INIT(12, Y9, Y10, Y11)
+	MOVQ A_IN(DI), AX
+	MOVQ A_INC(DI), CX
+
+ychan:
+	MOVQ A_TAPS(DI), BX
+	MOVQ A_NTAPS(DI), DX
+
+ytap:
+	MOVQ    (BX), R11
+	VMOVUPS (AX)(R11*4), Y12
+	VMOVUPS 32(AX)(R11*4), Y13
+	VMOVUPS 64(AX)(R11*4), Y14
+	Y_FMA(0, Y0, Y1, Y2)
+	Y_FMA(4, Y3, Y4, Y5)
+	Y_FMA(8, Y6, Y7, Y8)
+	Y_FMA(12, Y9, Y10, Y11)
+	ADDQ    $32, SI
+	ADDQ    $8, BX
+	DECQ    DX
+	JNZ     ytap
+	ADDQ    A_CHANSTRIDE(DI), AX
+	DECQ    CX
+	JNZ     ychan
+
+	CMPQ   A_RELU(DI), $0
+	JEQ    ystore
+	VXORPS Y15, Y15, Y15
+	Y_RELU(Y0, Y1, Y2)
+	Y_RELU(Y3, Y4, Y5)
+	Y_RELU(Y6, Y7, Y8)
+	Y_RELU(Y9, Y10, Y11)
+
+ystore:
+	Y_STORE(Y0, Y1, Y2)
+	DECQ R13
+	JZ   ynext
+	ADDQ A_PLANESTRIDE(DI), R14
+	Y_STORE(Y3, Y4, Y5)
+	DECQ R13
+	JZ   ynext
+	ADDQ A_PLANESTRIDE(DI), R14
+	Y_STORE(Y6, Y7, Y8)
+	DECQ R13
+	JZ   ynext
+	ADDQ A_PLANESTRIDE(DI), R14
+	Y_STORE(Y9, Y10, Y11)
+	DECQ R13
+	JZ   ynext
+	ADDQ A_PLANESTRIDE(DI), R14
+
+	// Second half, unless done: rows 4..7 of the block.
+	CMPQ R15, R8
+	JNE  ynext
+	MOVQ A_WSAVE(DI), SI
+	ADDQ $16, SI
+	LEAQ 16(R8), R15
+	JMP  yhalf
+
+ynext:
+	MOVQ A_WSAVE(DI), SI
+	MOVQ A_INC(DI), AX
+	IMULQ A_NTAPS(DI), AX
+	SHLQ $5, AX
+	ADDQ AX, SI
+	ADDQ $32, R8
+	MOVQ A_PLANESTRIDE(DI), R11
+	SHLQ $3, R11
+	ADDQ R11, R9
+	DECQ R10
+	JNZ  yblock
+	VZEROUPPER
+	RET

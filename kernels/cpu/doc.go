@@ -1,0 +1,40 @@
+// Package cpu holds the CPU kernels of the inference engine: direct
+// convolution, max pooling, bilinear resize and the elementwise operations
+// (Add, ReLU, Sigmoid), on float32 tensors in NCHW layout.
+//
+// The package owns only arithmetic on caller-owned slices. It never
+// allocates tensors, never keeps a reference to a slice after a call
+// returns, and knows nothing about graphs, models or memory plans: the
+// engine sizes every buffer (Conv.ScratchFloats tells it how much scratch a
+// convolution needs) and calls the kernels in order.
+//
+// # Parallelism
+//
+// Every kernel takes a *Pool and splits its work into units that the
+// pool's workers claim one at a time, so a core slowed by other load takes
+// fewer units. A nil *Pool runs the work on the calling goroutine.
+//
+// # Instruction sets
+//
+// Convolution has three implementations of its micro-kernel: AVX-512
+// (8 output channels × 48 pixels in 24 zmm accumulators), AVX2 with FMA
+// (4 output channels × 24 pixels in 12 ymm accumulators) and portable Go.
+// UseAVX512 and UseAVX2 are set once at init from the CPU's feature bits;
+// tests clear them to exercise the slower paths, and the build tag noasm
+// leaves them false for good. Each implementation is tested against the
+// plain reference kernels in reference.go.
+//
+// # Convolution layout
+//
+// Conv.Run first copies each image into scratch with its zero padding
+// applied, one plane per input channel. For stride 1 the rows of a plane
+// are Wq = W + max(PadLeft, PadRight) floats apart: the right padding of one
+// row doubles as the left padding of the next. An output pixel (y, x) is
+// then the flat position y·Wq + x, and every kernel tap reads the input at
+// that flat position plus a fixed offset, so a run of consecutive output
+// positions is one contiguous load per tap whatever the image width. The
+// positions with x ≥ OW fall on padding and are computed but not stored.
+// A stride s > 1 is turned into stride 1 by splitting each padded input
+// plane into its s×s phases (the samples at rows ≡ a and columns ≡ b mod s),
+// each tap reading the phase plane it falls on.
+package cpu

@@ -1,0 +1,49 @@
+package cpu
+
+// jobKind selects the work a job's units do.
+type jobKind uint8
+
+const (
+	jobConvPad   jobKind = iota + 1 // copy input channels into padded planes
+	jobConvTiles                    // run micro-kernel tiles
+	jobMaxPool                      // pool planes
+	jobResize                       // resize planes
+	jobAdd                          // add chunks
+	jobSigmoid                      // sigmoid of chunks
+	jobReLU                         // ReLU of chunks
+)
+
+// job is one kernel call split into units. It is a plain value with no
+// function fields, so that handing it to the pool allocates nothing.
+type job struct {
+	kind  jobKind
+	units int
+
+	conv  *Conv
+	geom  convGeom
+	impl  convImpl
+	tiles int // tiles per image, for jobConvTiles
+	group int // output channel blocks per unit, for jobConvTiles
+
+	dst, src, src2 []float32
+
+	n, c, h, w, oh, ow int
+	pool               PoolParams
+	chunk              int // elements per unit, for elementwise jobs
+}
+
+// runUnit does unit u of j.
+func (j *job) runUnit(u int) {
+	switch j.kind {
+	case jobConvPad:
+		j.conv.padChannel(&j.geom, j.dst, j.src, u)
+	case jobConvTiles:
+		j.conv.runUnit(j, u)
+	case jobMaxPool:
+		maxPoolPlanes(j, u)
+	case jobResize:
+		resizePlanes(j, u)
+	case jobAdd, jobSigmoid, jobReLU:
+		elementwiseChunk(j, u)
+	}
+}

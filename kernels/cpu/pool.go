@@ -1,0 +1,118 @@
+package cpu
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Pool runs the work of one kernel call on a fixed set of worker
+// goroutines. The calling goroutine is one of the workers, so a Pool of n
+// workers starts n−1 goroutines.
+//
+// A Pool is safe for concurrent use: calls from several goroutines are
+// served one at a time, each with all workers. It is not reentrant, so a
+// kernel must not be called from inside another kernel's work. A nil *Pool
+// runs every kernel on the calling goroutine alone, and so does a Pool
+// after Close.
+type Pool struct {
+	workers int
+
+	mu     sync.Mutex // serializes kernel calls; guards job and closed
+	job    job        // the call being served
+	closed bool
+	next   atomic.Int64 // next unit of job to claim
+	wake   []chan struct{}
+	done   sync.WaitGroup
+}
+
+// NewPool starts a pool of the given number of workers; workers ≤ 0 means
+// runtime.GOMAXPROCS(0). Close stops its goroutines.
+func NewPool(workers int) *Pool {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	p := &Pool{workers: workers, wake: make([]chan struct{}, workers-1)}
+	for i := range p.wake {
+		p.wake[i] = make(chan struct{}, 1)
+		go p.serve(i+1, p.wake[i])
+	}
+	return p
+}
+
+// Workers returns the number of workers, the calling goroutine included;
+// 1 for a nil Pool.
+func (p *Pool) Workers() int {
+	if p == nil {
+		return 1
+	}
+	return p.workers
+}
+
+// Close stops the worker goroutines once the call in progress, if any, has
+// finished. Later calls run on the calling goroutine. Close is idempotent.
+func (p *Pool) Close() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.closed = true
+	for _, c := range p.wake {
+		close(c)
+	}
+}
+
+// serve is the loop of worker goroutine id.
+func (p *Pool) serve(id int, wake <-chan struct{}) {
+	for range wake {
+		p.claim(id)
+		p.done.Done()
+	}
+}
+
+// run executes every unit of j. It copies j, so j may live on the caller's
+// stack.
+func (p *Pool) run(j *job) {
+	if j.units <= 0 {
+		return
+	}
+	if p == nil || p.workers == 1 || j.units == 1 {
+		for u := 0; u < j.units; u++ {
+			j.runUnit(u)
+		}
+		return
+	}
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		for u := 0; u < j.units; u++ {
+			j.runUnit(u)
+		}
+		return
+	}
+	p.job = *j
+	p.next.Store(0)
+	helpers := min(len(p.wake), j.units-1)
+	p.done.Add(helpers)
+	for _, c := range p.wake[:helpers] {
+		c <- struct{}{}
+	}
+	p.claim(0)
+	p.done.Wait()
+}
+
+// claim runs units of p.job until none is left.
+func (p *Pool) claim(int) {
+	for {
+		u := int(p.next.Add(1) - 1)
+		if u >= p.job.units {
+			return
+		}
+		p.job.runUnit(u)
+	}
+}
