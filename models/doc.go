@@ -1,10 +1,9 @@
 // Package models owns the model files and their translation into an
-// execution plan: which models exist (Spec, Lookup), where they are
-// installed (Home, Dir, Locate), how they are fetched and verified (Fetch,
-// FetchTarball), and the ONNX importer that folds a model into a Plan
-// (LoadPlan, ParsePlan, LoadSkeleton). It never runs a plan: the engine
-// compiles and executes Plans, and this package must not depend on it or on
-// any kernel.
+// execution plan. It lists the models that exist (Spec, Lookup), finds
+// where they are installed (Home, Dir, Locate), fetches and verifies them
+// (Fetch, FetchTarball), and folds an ONNX model into a Plan (LoadPlan,
+// ParsePlan, LoadSkeleton). It never runs a plan: the engine compiles and
+// executes Plans, and this package must not depend on it or on any kernel.
 //
 // # Model files
 //

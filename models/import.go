@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 )
 
 // Supported default-domain opset range. Opset 11 is the first whose Resize
@@ -52,6 +53,16 @@ func ParsePlan(data []byte, side int) (*Plan, error) {
 type weightFiller func(name, role string, dst []float32, fanIn int)
 
 func parsePlan(data []byte, side int, fill weightFiller) (*Plan, error) {
+	b, err := fold(data, side)
+	if err != nil {
+		return nil, err
+	}
+	b.fill = fill
+	return b.finish()
+}
+
+// fold decodes a model and folds every node, dead or not, into b.plan.
+func fold(data []byte, side int) (*builder, error) {
 	if side <= 0 || side > 1<<15 {
 		return nil, fmt.Errorf("invalid input side %d", side)
 	}
@@ -62,6 +73,9 @@ func parsePlan(data []byte, side int, fill weightFiller) (*Plan, error) {
 	if err := checkOpsets(m); err != nil {
 		return nil, err
 	}
+	if err := checkOps(&m.Graph); err != nil {
+		return nil, err
+	}
 	order, err := sortNodes(&m.Graph)
 	if err != nil {
 		return nil, err
@@ -70,13 +84,12 @@ func parsePlan(data []byte, side int, fill weightFiller) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.fill = fill
 	for _, i := range order {
 		if err := b.node(&m.Graph.Nodes[i]); err != nil {
 			return nil, err
 		}
 	}
-	return b.finish()
+	return b, nil
 }
 
 func checkOpsets(m *onnxModel) error {
@@ -163,12 +176,62 @@ func sortNodes(g *onnxGraph) ([]int, error) {
 	return order, nil
 }
 
+// nodeLabel names a node in errors: its name and op_type, or for an unnamed
+// node its first output.
 func nodeLabel(n *onnxNode) string {
+	if n.Name == "" && len(n.Outputs) > 0 {
+		return fmt.Sprintf("(%s) writing %q", n.OpType, n.Outputs[0])
+	}
 	return fmt.Sprintf("%q (%s)", n.Name, n.OpType)
 }
 
-// symbol is what a tensor name stands for while the graph is folded: a
-// constant, or an activation held in a plan value.
+// stepName is the name a node's step carries: the node name, or its first
+// output's when the node is unnamed.
+func stepName(n *onnxNode) string {
+	if n.Name == "" && len(n.Outputs) > 0 {
+		return n.Outputs[0]
+	}
+	return n.Name
+}
+
+// checkOps rejects a graph using operators the importer lacks, listing all of
+// them at once with the number of nodes and the first node of each.
+func checkOps(g *onnxGraph) error {
+	type usage struct {
+		count int
+		first *onnxNode
+	}
+	var missing []string
+	seen := map[string]*usage{}
+	for i := range g.Nodes {
+		n := &g.Nodes[i]
+		key := n.OpType
+		if n.Domain != "" && n.Domain != "ai.onnx" {
+			key = n.Domain + "." + n.OpType
+		} else if supportedOps[n.OpType] {
+			continue
+		}
+		u := seen[key]
+		if u == nil {
+			u = &usage{first: n}
+			seen[key] = u
+			missing = append(missing, key)
+		}
+		u.count++
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	parts := make([]string, len(missing))
+	for i, key := range missing {
+		u := seen[key]
+		parts[i] = fmt.Sprintf("%s (%d nodes, first %s)", key, u.count, nodeLabel(u.first))
+	}
+	return fmt.Errorf("unsupported operators: %s", strings.Join(parts, ", "))
+}
+
+// symbol is the folded form of a tensor name: a constant, or an activation
+// in a plan value.
 type symbol struct {
 	c     *constTensor // nil for an activation
 	value int

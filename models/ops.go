@@ -101,6 +101,13 @@ func (b *builder) node(n *onnxNode) error {
 	return nodeError(n, "unsupported operator")
 }
 
+// supportedOps lists the default-domain operators node folds or emits.
+var supportedOps = map[string]bool{
+	"Constant": true, "Identity": true, "Cast": true, "Shape": true, "Slice": true,
+	"Concat": true, "Conv": true, "MaxPool": true, "Resize": true, "Relu": true,
+	"Sigmoid": true, "Add": true,
+}
+
 // input returns the symbol of the node's i-th input; ok is false when the
 // input is absent or named "" (an omitted optional input).
 func (b *builder) input(n *onnxNode, i int) (sym symbol, ok bool) {
@@ -136,7 +143,7 @@ func (b *builder) constInput(n *onnxNode, i int) (*constTensor, error) {
 }
 
 func (b *builder) setConst(n *onnxNode, c *constTensor) error {
-	if product(c.dims) < 0 || len(c.ints)+len(c.flts) > maxFoldElems {
+	if product(c.dims) < 0 || len(c.intData)+len(c.floatData) > maxFoldElems {
 		return nodeError(n, "folded tensor of dims %v is too large", c.dims)
 	}
 	c.name = n.Outputs[0]
@@ -151,7 +158,8 @@ func (b *builder) emit(n *onnxNode, op Op, inputs []int, c, h, w int) (*Step, er
 	}
 	out := b.addValue(n.Outputs[0], c, h, w)
 	b.syms[n.Outputs[0]] = symbol{value: out}
-	b.plan.Steps = append(b.plan.Steps, Step{Op: op, Name: n.Name, Inputs: inputs, Output: out})
+	b.plan.Steps = append(b.plan.Steps, Step{Op: op, Name: stepName(n), Inputs: inputs,
+		Output: out})
 	return &b.plan.Steps[len(b.plan.Steps)-1], nil
 }
 
@@ -172,13 +180,13 @@ func (b *builder) constant(n *onnxNode) error {
 			_, err = c.floats() // Constant tensors are small: decode now
 		}
 	case "value_float":
-		c = &constTensor{dims: []int64{}, float: true, flts: []float32{a.F}}
+		c = &constTensor{dims: []int64{}, float: true, floatData: []float32{a.F}}
 	case "value_floats":
-		c = &constTensor{dims: []int64{int64(len(a.Floats))}, float: true, flts: a.Floats}
+		c = &constTensor{dims: []int64{int64(len(a.Floats))}, float: true, floatData: a.Floats}
 	case "value_int":
-		c = &constTensor{dims: []int64{}, ints: []int64{a.I}}
+		c = &constTensor{dims: []int64{}, intData: []int64{a.I}}
 	case "value_ints":
-		c = &constTensor{dims: []int64{int64(len(a.Ints))}, ints: a.Ints}
+		c = &constTensor{dims: []int64{int64(len(a.Ints))}, intData: a.Ints}
 	default:
 		return nodeError(n, "unsupported attribute %s", a.Name)
 	}
@@ -221,9 +229,9 @@ func (b *builder) cast(n *onnxNode) error {
 		b.syms[n.Outputs[0]] = sym
 		return nil
 	case isFloatType(to):
-		out := &constTensor{dims: src.dims, float: true, flts: make([]float32, len(src.ints))}
-		for i, v := range src.ints {
-			out.flts[i] = float32(v)
+		out := &constTensor{dims: src.dims, float: true, floatData: make([]float32, len(src.intData))}
+		for i, v := range src.intData {
+			out.floatData[i] = float32(v)
 		}
 		return b.setConst(n, out)
 	case isIntType(to):
@@ -233,14 +241,14 @@ func (b *builder) cast(n *onnxNode) error {
 			if err != nil {
 				return nodeError(n, "%v", err)
 			}
-			out.ints = make([]int64, len(f))
+			out.intData = make([]int64, len(f))
 			for i, v := range f {
-				out.ints[i] = castFloatToInt(v, to)
+				out.intData[i] = castFloatToInt(v, to)
 			}
 		} else {
-			out.ints = make([]int64, len(src.ints))
-			for i, v := range src.ints {
-				out.ints[i] = castIntToInt(v, to)
+			out.intData = make([]int64, len(src.intData))
+			for i, v := range src.intData {
+				out.intData[i] = castIntToInt(v, to)
 			}
 		}
 		return b.setConst(n, out)
@@ -305,7 +313,7 @@ func (b *builder) shape(n *onnxNode) error {
 	if start < end {
 		out = slices.Clone(dims[start:end])
 	}
-	return b.setConst(n, &constTensor{dims: []int64{int64(len(out))}, ints: out})
+	return b.setConst(n, &constTensor{dims: []int64{int64(len(out))}, intData: out})
 }
 
 // clampIndex resolves a possibly negative index against size and clamps it to
@@ -344,21 +352,21 @@ func (b *builder) slice(n *onnxNode) error {
 	if len(data.dims) != 1 {
 		return nodeError(n, "Slice of a rank-%d constant is not supported", len(data.dims))
 	}
-	starts, ends := operands[1].ints, operands[2].ints
+	starts, ends := operands[1].intData, operands[2].intData
 	if len(starts) != 1 || len(ends) != 1 {
 		return nodeError(n, "a 1-D Slice takes one start and one end")
 	}
 	if axes := operands[3]; axes != nil {
-		if len(axes.ints) != 1 || (axes.ints[0] != 0 && axes.ints[0] != -1) {
-			return nodeError(n, "invalid axes %v for a 1-D tensor", axes.ints)
+		if len(axes.intData) != 1 || (axes.intData[0] != 0 && axes.intData[0] != -1) {
+			return nodeError(n, "invalid axes %v for a 1-D tensor", axes.intData)
 		}
 	}
 	step := int64(1)
 	if steps := operands[4]; steps != nil {
-		if len(steps.ints) != 1 || steps.ints[0] == 0 {
-			return nodeError(n, "invalid steps %v", steps.ints)
+		if len(steps.intData) != 1 || steps.intData[0] == 0 {
+			return nodeError(n, "invalid steps %v", steps.intData)
 		}
-		step = steps.ints[0]
+		step = steps.intData[0]
 	}
 
 	idx := sliceIndices(starts[0], ends[0], step, data.dims[0])
@@ -369,11 +377,11 @@ func (b *builder) slice(n *onnxNode) error {
 			return nodeError(n, "%v", err)
 		}
 		for _, i := range idx {
-			out.flts = append(out.flts, f[i])
+			out.floatData = append(out.floatData, f[i])
 		}
 	} else {
 		for _, i := range idx {
-			out.ints = append(out.ints, data.ints[i])
+			out.intData = append(out.intData, data.intData[i])
 		}
 	}
 	return b.setConst(n, out)
@@ -483,15 +491,15 @@ func (b *builder) concatConst(n *onnxNode, axis int64) error {
 			if err != nil {
 				return nodeError(n, "%v", err)
 			}
-			out.flts = append(out.flts, f...)
+			out.floatData = append(out.floatData, f...)
 		} else {
-			out.ints = append(out.ints, c.ints...)
+			out.intData = append(out.intData, c.intData...)
 		}
-		if len(out.ints)+len(out.flts) > maxFoldElems {
+		if len(out.intData)+len(out.floatData) > maxFoldElems {
 			return nodeError(n, "folded tensor is too large")
 		}
 	}
-	out.dims = []int64{int64(len(out.ints) + len(out.flts))}
+	out.dims = []int64{int64(len(out.intData) + len(out.floatData))}
 	return b.setConst(n, out)
 }
 

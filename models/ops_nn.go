@@ -177,7 +177,7 @@ func (b *builder) convData(t *constTensor, role string, fanIn int) ([]float32, e
 	if !t.hasData() && b.fill != nil {
 		data := make([]float32, t.elems())
 		b.fill(t.name, role, data, fanIn)
-		t.flts, t.src = data, nil
+		t.floatData, t.src = data, nil
 		return data, nil
 	}
 	return t.floats()
@@ -239,10 +239,10 @@ func (b *builder) resize(n *onnxNode) error {
 	if sizes, ok, err := b.resizeOperand(n, 3); err != nil {
 		return err
 	} else if ok {
-		if sizes.float || len(sizes.ints) != 4 {
+		if sizes.float || len(sizes.intData) != 4 {
 			return nodeError(n, "sizes must hold 4 integers, found dims %v", sizes.dims)
 		}
-		sz := sizes.ints
+		sz := sizes.intData
 		if sz[0] != b.batch || sz[1] != int64(x.C) {
 			return nodeError(n, "sizes %v change the batch or channel dimension of %q",
 				sz, x.Name)
@@ -277,8 +277,8 @@ func (b *builder) resize(n *onnxNode) error {
 	return nil
 }
 
-// resizeOperand returns Resize's constant input i; ok is false when it is
-// omitted or empty (opset 11 and 12 pass an empty scales next to sizes).
+// resizeOperand returns Resize's constant input i. ok is false when the
+// input is omitted or empty, as opset 11 and 12 pass scales next to sizes.
 func (b *builder) resizeOperand(n *onnxNode, i int) (c *constTensor, ok bool, err error) {
 	if _, present := b.input(n, i); !present {
 		return nil, false, nil

@@ -88,7 +88,7 @@ type ResizeAttrs struct {
 // Step is one operation of a Plan.
 type Step struct {
 	Op     Op
-	Name   string       // the ONNX node name, for errors and profiling
+	Name   string       // the ONNX node name (else its first output's), for errors and profiling
 	Inputs []int        // indices into Plan.Values, in the node's input order
 	Output int          // index into Plan.Values
 	Conv   *ConvAttrs   // set for OpConv only

@@ -19,15 +19,15 @@ const (
 
 // constTensor is a value known at import time: an initializer, a Constant
 // node's output or a folded shape computation. Integer tensors keep int64
-// data; float tensors of every width keep float32 data, decoded on first
-// use because most weights are needed only once, by the plan.
+// data. Float tensors of every width keep float32 data, decoded on first
+// use, so that weights of dead nodes are never decoded.
 type constTensor struct {
-	name  string
-	dims  []int64
-	float bool
-	ints  []int64
-	flts  []float32
-	src   *onnxTensor // undecoded float data, nil once decoded
+	name      string
+	dims      []int64
+	float     bool
+	intData   []int64
+	floatData []float32
+	src       *onnxTensor // undecoded float data, nil once decoded
 }
 
 func (c *constTensor) elems() int64 { return product(c.dims) }
@@ -77,7 +77,7 @@ func newConst(t *onnxTensor) (*constTensor, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.ints = ints
+		c.intData = ints
 	default:
 		return nil, fmt.Errorf("tensor %q: unsupported data type %s", t.Name, dtypeName(t.DataType))
 	}
@@ -91,7 +91,8 @@ func (c *constTensor) hasData() bool {
 		return true
 	}
 	t := c.src
-	return c.elems() == 0 || t.hasRaw || len(t.Floats) > 0 || len(t.Int32s) > 0 || len(t.Doubles) > 0
+	return c.elems() == 0 || t.hasRaw || len(t.Floats) > 0 || len(t.Int32s) > 0 ||
+		len(t.Doubles) > 0
 }
 
 // floats returns the elements of a float tensor as float32, decoding them on
@@ -105,9 +106,9 @@ func (c *constTensor) floats() ([]float32, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.flts, c.src = f, nil
+		c.floatData, c.src = f, nil
 	}
-	return c.flts, nil
+	return c.floatData, nil
 }
 
 func decodeInts(t *onnxTensor, n int) ([]int64, error) {
