@@ -156,8 +156,13 @@ func installFromCache(src, dst string, spec Spec) error {
 	if err := verifyFile(src, spec); err != nil {
 		return err
 	}
-	link := filepath.Join(filepath.Dir(dst),
-		fmt.Sprintf(".%s.%d.link.tmp", filepath.Base(dst), os.Getpid()))
+	// The hard link needs a free name: reserve one as CreateTemp does.
+	reserved, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	link := reserved.Name()
+	reserved.Close()
 	os.Remove(link)
 	if err := os.Link(src, link); err == nil {
 		if err := os.Rename(link, dst); err != nil {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 )
 
@@ -346,8 +345,18 @@ func eliminateDead(p *Plan) {
 			live[in] = true
 		}
 	}
-	i := 0
-	p.Steps = slices.DeleteFunc(p.Steps, func(Step) bool { i++; return !keep[i-1] })
+	p.Steps = filterSteps(p.Steps, keep)
+}
+
+// filterSteps returns the steps whose keep entry is true, in order.
+func filterSteps(steps []Step, keep []bool) []Step {
+	out := steps[:0]
+	for i, s := range steps {
+		if keep[i] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // fuseConvRelu folds each Relu into the Conv before it when the Relu is the
@@ -364,9 +373,10 @@ func fuseConvRelu(p *Plan) {
 		}
 		producer[p.Steps[i].Output] = i
 	}
-	drop := make([]bool, len(p.Steps))
+	keep := make([]bool, len(p.Steps))
 	for i := range p.Steps {
 		s := &p.Steps[i]
+		keep[i] = true
 		if s.Op != OpRelu {
 			continue
 		}
@@ -378,10 +388,9 @@ func fuseConvRelu(p *Plan) {
 		conv := &p.Steps[j]
 		conv.Conv.ReLU = true
 		conv.Output = s.Output
-		drop[i] = true
+		keep[i] = false
 	}
-	i := 0
-	p.Steps = slices.DeleteFunc(p.Steps, func(Step) bool { i++; return drop[i-1] })
+	p.Steps = filterSteps(p.Steps, keep)
 }
 
 // compactValues drops values no step reads or writes and renumbers the rest
