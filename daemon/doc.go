@@ -1,0 +1,49 @@
+// Package daemon is rmbgd's HTTP server, built on fasthttp: routes,
+// request parsing, the mapping of errors to statuses, limits and the access
+// log. It hands decoded requests to a Remover (the engine) as engine.Job
+// values and never sees pixels or tensors.
+//
+// # Routes
+//
+//   - POST /v1/remove takes the image as JSON {"image": "<base64>", ...},
+//     as multipart/form-data with a file field "image", or as the raw body
+//     (Content-Type image/* or application/octet-stream). Options are
+//     "output" ("rgba" or "mask"), "format" ("png" or "jpeg") and
+//     "bg_color" ("#rrggbb", the background of a JPEG cut-out, white when
+//     absent; a PNG cut-out keeps its alpha and ignores it). The query
+//     arguments of the same names override the body. The answer is the
+//     encoded image with X-Width, X-Height, X-Backend and Server-Timing
+//     headers, or JSON with the image in base64 when Accept lists
+//     application/json.
+//   - GET /healthz answers 200 while the process serves.
+//   - GET /readyz answers 200 with the backend once SetReady(true) has been
+//     called, and 503 before that and while shutting down.
+//   - GET /openapi.json serves the OpenAPI 3.1 document of these routes.
+//
+// # Errors
+//
+// Every error is JSON {"error": {"code": "...", "message": "..."}}, with an
+// "offset" (byte offset in the body) for malformed JSON. errorStatus holds
+// the whole mapping of errors to statuses and codes. Requests fasthttp
+// itself rejects (body over Config.MaxBody, bad header) get the same JSON
+// through the server's ErrorHandler, and the connection then closes with a
+// lingering close so that the client can read the answer.
+//
+// # Privacy
+//
+// Image bytes stay in memory: multipart bodies are parsed in place instead
+// of by fasthttp, which would spill large files to temporary files. The
+// decoded image of a JSON request lives in a pooled buffer, and that buffer
+// and fasthttp's request body are zeroed before the handler returns; a JSON
+// answer's buffer is zeroed once fasthttp has written it. Neither logs nor
+// error bodies contain image bytes, base64 text, filenames or credential
+// headers: the access log line has the time, client IP, method, route,
+// status, body sizes and duration, and nothing else about the request.
+//
+// # Limits
+//
+// Config.MaxBody bounds the body (413 payload_too_large), Config.MaxPixels
+// the image (413 too_many_pixels, decided from its header), Config.Timeout
+// each request's time (504 timeout) and Config.Concurrency the requests
+// served at once: one more is answered 503 overloaded at once.
+package daemon

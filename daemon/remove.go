@@ -1,0 +1,181 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/rmbgd/rmbgd/engine"
+)
+
+// remove serves POST /v1/remove: read the image and options, run the job,
+// write the answer. Every buffer that held request data is wiped before the
+// handler returns, fasthttp's request body included.
+func (s *Server) remove(ctx *fasthttp.RequestCtx) {
+	if s.draining.Load() {
+		ctx.Response.Header.Set("Retry-After", "5")
+		s.writeError(ctx, newRequestError(fasthttp.StatusServiceUnavailable,
+			codeShuttingDown, "the server is shutting down; retry on another instance"))
+		return
+	}
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	default:
+		ctx.Response.Header.Set("Retry-After", "1")
+		s.writeError(ctx, newRequestError(fasthttp.StatusServiceUnavailable,
+			codeOverloaded, "the server is serving its maximum of %d requests; retry later",
+			s.cfg.Concurrency))
+		return
+	}
+	defer clear(ctx.Request.Body())
+
+	job, release, err := s.readJob(ctx)
+	defer release()
+	if err != nil {
+		s.writeError(ctx, err)
+		return
+	}
+
+	runCtx, cancel := context.WithTimeout(s.baseCtx, s.cfg.Timeout)
+	res, err := s.remover.Remove(runCtx, job)
+	cancel()
+	if err != nil {
+		s.writeError(ctx, err)
+		return
+	}
+	if acceptsJSON(ctx.Request.Header.Peek("Accept")) {
+		s.writeResultJSON(ctx, res)
+	} else {
+		writeResultImage(ctx, res)
+	}
+}
+
+// readJob reads the image and the options of a removal request. release
+// returns any pooled buffer of the job and must be called, on error too,
+// once the job is done.
+func (s *Server) readJob(ctx *fasthttp.RequestCtx) (job engine.Job, release func(), err error) {
+	release = func() {}
+	body := ctx.Request.Body()
+	if enc := ctx.Request.Header.Peek("Content-Encoding"); len(enc) > 0 &&
+		!bytes.EqualFold(enc, []byte("identity")) {
+		return job, release, newRequestError(fasthttp.StatusUnsupportedMediaType,
+			codeUnsupported, "compressed request bodies are not supported; "+
+				"send the body without Content-Encoding")
+	}
+
+	var p params
+	var img []byte
+	switch bodyKind(ctx.Request.Header.ContentType(), body) {
+	case bodyJSON:
+		var req jsonRequest
+		if err := parseJSONRequest(body, &s.bufs, &req); err != nil {
+			return job, release, err
+		}
+		release = func() { s.bufs.put(req.image) }
+		img, p = req.imageBytes(), req.params
+	case bodyMultipart:
+		boundary := ctx.Request.Header.MultipartFormBoundary()
+		if img, err = parseMultipart(body, boundary, &p); err != nil {
+			return job, release, err
+		}
+	case bodyImage:
+		if len(body) == 0 {
+			return job, release, newRequestError(fasthttp.StatusBadRequest, codeMissingImage,
+				"the request body is empty")
+		}
+		img = body
+	default:
+		return job, release, newRequestError(fasthttp.StatusUnsupportedMediaType,
+			codeUnsupported, "unsupported request Content-Type; send application/json, "+
+				"multipart/form-data, or the image itself as image/* or "+
+				"application/octet-stream")
+	}
+
+	if err := p.setQuery(ctx.QueryArgs()); err != nil {
+		return job, release, err
+	}
+	return p.job(img, s.cfg.MaxPixels), release, nil
+}
+
+// Kinds of request body, from the Content-Type.
+const (
+	bodyUnsupported = iota
+	bodyJSON
+	bodyMultipart
+	bodyImage
+)
+
+// bodyKind classifies a request body by its Content-Type: JSON
+// (application/json or any +json type), multipart/form-data, or a raw image
+// (image/* or application/octet-stream). Without a Content-Type, a body
+// whose first byte other than white space is '{' is JSON and any other
+// body a raw image.
+func bodyKind(contentType, body []byte) int {
+	media := contentType
+	if i := bytes.IndexByte(media, ';'); i >= 0 {
+		media = media[:i]
+	}
+	media = bytes.TrimSpace(media)
+	switch {
+	case len(media) == 0:
+		if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '{' {
+			return bodyJSON
+		}
+		return bodyImage
+	case bytes.EqualFold(media, []byte("application/json")) ||
+		hasSuffixFold(media, "+json"):
+		return bodyJSON
+	case bytes.EqualFold(media, []byte("multipart/form-data")):
+		return bodyMultipart
+	case hasPrefixFold(media, "image/") ||
+		bytes.EqualFold(media, []byte("application/octet-stream")):
+		return bodyImage
+	}
+	return bodyUnsupported
+}
+
+// acceptsJSON reports whether an Accept header lists application/json
+// with a quality above zero, in which case the answer is JSON with the
+// image in base64.
+func acceptsJSON(accept []byte) bool {
+	for len(accept) > 0 {
+		item := accept
+		if i := bytes.IndexByte(accept, ','); i >= 0 {
+			item, accept = accept[:i], accept[i+1:]
+		} else {
+			accept = nil
+		}
+		media, params, _ := bytes.Cut(item, []byte(";"))
+		if !bytes.EqualFold(bytes.TrimSpace(media), []byte("application/json")) {
+			continue
+		}
+		return !zeroQuality(params)
+	}
+	return false
+}
+
+// zeroQuality reports whether media-range parameters set q=0.
+func zeroQuality(params []byte) bool {
+	for len(params) > 0 {
+		var p []byte
+		p, params, _ = bytes.Cut(params, []byte(";"))
+		key, value, ok := bytes.Cut(bytes.TrimSpace(p), []byte("="))
+		if !ok || !bytes.EqualFold(bytes.TrimSpace(key), []byte("q")) {
+			continue
+		}
+		// "0", "0.0" and so on: nothing but zeros and at most one point.
+		value = bytes.TrimRight(bytes.TrimSpace(value), "0")
+		return len(value) == 0 || bytes.Equal(value, []byte("0."))
+	}
+	return false
+}
+
+func hasPrefixFold(s []byte, prefix string) bool {
+	return len(s) >= len(prefix) && bytes.EqualFold(s[:len(prefix)], []byte(prefix))
+}
+
+func hasSuffixFold(s []byte, suffix string) bool {
+	return len(s) >= len(suffix) && bytes.EqualFold(s[len(s)-len(suffix):], []byte(suffix))
+}
