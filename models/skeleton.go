@@ -34,6 +34,10 @@ func LoadSkeleton(path string, side int, seed uint64) (*Plan, error) {
 // and the tensor's name, so equal inputs give equal plans. Tensors that do
 // carry data are used as stored. Only convolution weights and biases may
 // lack data; any other such tensor is an error as in ParsePlan.
+//
+// The plan's activations stay finite but its output is no mask: ISNet's
+// skeleton with seed 1 on a uniform random input gave values in [0, 1]
+// with a mean of 5e-6.
 func ParseSkeleton(data []byte, side int, seed uint64) (*Plan, error) {
 	return parsePlan(data, side, func(name, role string, dst []float32, fanIn int) {
 		h := fnv.New64a()
