@@ -139,6 +139,12 @@ type convGeom struct {
 	flat         int // flat output positions per image: (oh−1)·wq + ow
 	ntaps        int
 	taps         [maxTaps]int64 // offset of each tap from the flat output position
+	tapRow       [maxTaps]int64 // offset of the padded row the tap reads, ≤ taps[t]
+
+	// kernelTaps is, for the assembly kernels, each tap's element offset
+	// and the byte offset of a cache line the next tile will read, so a
+	// tile prefetches its successor's input while it computes.
+	kernelTaps [maxTaps][2]int64
 }
 
 // geometry returns the layout of a Run on an h×w input. It panics when the
@@ -172,8 +178,9 @@ func (c *Conv) geometry(h, w int) convGeom {
 	for t := range g.ntaps {
 		dy, dx := c.tapRows[t]*p.DilationH, c.tapCols[t]*p.DilationW
 		phase := (dy%g.sh)*g.sw + dx%g.sw
-		off := phase*g.plane + dy/g.sh*g.wq + dx/g.sw
-		g.taps[t] = int64(off)
+		row := phase*g.plane + dy/g.sh*g.wq
+		off := row + dx/g.sw
+		g.taps[t], g.tapRow[t] = int64(off), int64(row)
 		maxTap = max(maxTap, off)
 	}
 	g.flat = (g.oh-1)*g.wq + g.ow
@@ -184,6 +191,23 @@ func (c *Conv) geometry(h, w int) convGeom {
 	reach := (p.InC-1)*g.chanStride + tiles*tilePixels + maxTap
 	g.padded = max(p.InC*g.chanStride, reach) + 16
 	return g
+}
+
+// setPrefetch fills g.kernelTaps for tiles of the given number of flat
+// positions. The i-th tap on a padded row prefetches the i-th cache line
+// of that row's span in the next tile; the taps on a row are at least as
+// many as its lines for the 3×3 kernels, which need 3 to 5 lines of 64
+// bytes per row of a 48-position tile.
+func (g *convGeom) setPrefetch(pixels int) {
+	for t := range g.ntaps {
+		line := 0
+		for u := range t {
+			if g.tapRow[u] == g.tapRow[t] {
+				line++
+			}
+		}
+		g.kernelTaps[t] = [2]int64{g.taps[t], 4*(g.tapRow[t]+int64(pixels)) + 64*int64(line)}
+	}
 }
 
 // ScratchFloats returns the number of float32s of scratch that Run needs
@@ -218,30 +242,36 @@ func (c *Conv) Run(pool *Pool, dst, src, scratch []float32, n, h, w int) {
 	clear(padded[p.InC*g.chanStride:])
 
 	impl := chooseImpl(&g)
+	g.setPrefetch(impl.pixels())
 	j := job{conv: c, geom: g, impl: impl}
 	j.tiles = (g.flat + impl.pixels() - 1) / impl.pixels()
-	j.group = c.blockGroup(j.tiles, pool.Workers())
+	j.strip, j.group = c.split(j.tiles, pool.Workers())
+	strips := (j.tiles + j.strip - 1) / j.strip
+	groups := (c.blocks + j.group - 1) / j.group
 	for i := range n {
 		img := src[i*inSize : (i+1)*inSize]
 		j.kind, j.units, j.dst, j.src = jobConvPad, p.InC, padded, img
 		pool.run(&j)
 
 		j.kind, j.dst, j.src = jobConvTiles, dst[i*outSize:(i+1)*outSize], padded
-		j.units = j.tiles * ((c.blocks + j.group - 1) / j.group)
+		j.units = strips * groups
 		pool.run(&j)
 	}
 }
 
-// blockGroup returns how many output channel blocks one unit of work
-// computes. A unit is one tile times a group of blocks: all blocks where
-// the tiles alone give each worker enough units to balance the load, fewer
-// for small images.
-func (c *Conv) blockGroup(tiles, workers int) int {
-	group := c.blocks
-	for group > 1 && tiles*((c.blocks+group-1)/group) < 16*workers {
+// split returns how many consecutive tiles (a strip) and how many output
+// channel blocks (a group) one unit of work computes. A worker sweeping a
+// strip finds most of each tile's input in cache from the previous tile
+// and the rows above. Groups shrink from all blocks only where the strips
+// alone give too few units to balance the load.
+func (c *Conv) split(tiles, workers int) (strip, group int) {
+	const unitsPerWorker = 8
+	strip = max(1, tiles/(unitsPerWorker*workers))
+	group = c.blocks
+	for group > 1 && tiles*((c.blocks+group-1)/group) < 2*unitsPerWorker*workers {
 		group = (group + 1) / 2
 	}
-	return group
+	return strip, group
 }
 
 // padChannel writes the padded planes of input channel ci of img into
@@ -333,19 +363,21 @@ func chooseImpl(g *convGeom) convImpl {
 	return implGo
 }
 
-// runUnit computes unit u of j: one tile and one group of output channel
-// blocks.
+// runUnit computes unit u of j: one strip of tiles and one group of output
+// channel blocks.
 func (c *Conv) runUnit(j *job, u int) {
 	groups := (c.blocks + j.group - 1) / j.group
-	tile, group := u/groups, u%groups
+	strip, group := u/groups, u%groups
 	b0 := group * j.group
 	b1 := min(b0+j.group, c.blocks)
-	q0 := tile * j.impl.pixels()
-	if j.impl == implGo {
-		c.tileGo(&j.geom, j.dst, j.src, q0, b0, b1)
-		return
+	for tile := strip * j.strip; tile < min((strip+1)*j.strip, j.tiles); tile++ {
+		q0 := tile * j.impl.pixels()
+		if j.impl == implGo {
+			c.tileGo(&j.geom, j.dst, j.src, q0, b0, b1)
+		} else {
+			c.tileSIMD(j, q0, b0, b1)
+		}
 	}
-	c.tileSIMD(j, q0, b0, b1)
 }
 
 // storeSegments describes where the vectors of one tile go: vector v's

@@ -13,7 +13,7 @@ type tileArgs struct {
 	weights     unsafe.Pointer // packed weights of the first block
 	bias        unsafe.Pointer // packed bias of the first block
 	dst         unsafe.Pointer // output plane of the first block's first channel
-	taps        unsafe.Pointer // *[ntaps]int64 tap offsets, in elements
+	taps        unsafe.Pointer // *[ntaps][2]int64: offset in elements, prefetch in bytes
 	ntaps       int64
 	inChannels  int64
 	chanStride  int64 // bytes between input channels in the padded input
@@ -55,7 +55,7 @@ func (c *Conv) tileSIMD(j *job, q0, b0, b1 int) {
 		weights:     unsafe.Pointer(&c.packed[b0*k*blockRows]),
 		bias:        unsafe.Pointer(&c.bias[b0*blockRows]),
 		dst:         unsafe.Pointer(&j.dst[b0*blockRows*planeOut]),
-		taps:        unsafe.Pointer(&g.taps[0]),
+		taps:        unsafe.Pointer(&g.kernelTaps[0]),
 		ntaps:       int64(g.ntaps),
 		inChannels:  int64(c.p.InC),
 		chanStride:  int64(g.chanStride * 4),

@@ -79,10 +79,12 @@ zchan:
 	MOVQ A_NTAPS(DI), DX
 
 ztap:
-	MOVQ    (BX), R11
-	VMOVUPS (AX)(R11*4), Z24
-	VMOVUPS 64(AX)(R11*4), Z25
-	VMOVUPS 128(AX)(R11*4), Z26
+	MOVQ       (BX), R11
+	MOVQ       8(BX), R12
+	VMOVUPS    (AX)(R11*4), Z24
+	VMOVUPS    64(AX)(R11*4), Z25
+	VMOVUPS    128(AX)(R11*4), Z26
+	PREFETCHT0 (AX)(R12*1)
 	Z_FMA(0, Z0, Z1, Z2)
 	Z_FMA(4, Z3, Z4, Z5)
 	Z_FMA(8, Z6, Z7, Z8)
@@ -92,7 +94,7 @@ ztap:
 	Z_FMA(24, Z18, Z19, Z20)
 	Z_FMA(28, Z21, Z22, Z23)
 	ADDQ    $32, SI
-	ADDQ    $8, BX
+	ADDQ    $16, BX
 	DECQ    DX
 	JNZ     ztap
 	ADDQ    A_CHANSTRIDE(DI), AX
@@ -240,16 +242,18 @@ ychan:
 	MOVQ A_NTAPS(DI), DX
 
 ytap:
-	MOVQ    (BX), R11
-	VMOVUPS (AX)(R11*4), Y12
-	VMOVUPS 32(AX)(R11*4), Y13
-	VMOVUPS 64(AX)(R11*4), Y14
+	MOVQ       (BX), R11
+	MOVQ       8(BX), R12
+	VMOVUPS    (AX)(R11*4), Y12
+	VMOVUPS    32(AX)(R11*4), Y13
+	VMOVUPS    64(AX)(R11*4), Y14
+	PREFETCHT0 (AX)(R12*1)
 	Y_FMA(0, Y0, Y1, Y2)
 	Y_FMA(4, Y3, Y4, Y5)
 	Y_FMA(8, Y6, Y7, Y8)
 	Y_FMA(12, Y9, Y10, Y11)
 	ADDQ    $32, SI
-	ADDQ    $8, BX
+	ADDQ    $16, BX
 	DECQ    DX
 	JNZ     ytap
 	ADDQ    A_CHANSTRIDE(DI), AX

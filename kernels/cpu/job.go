@@ -23,6 +23,7 @@ type job struct {
 	geom  convGeom
 	impl  convImpl
 	tiles int // tiles per image, for jobConvTiles
+	strip int // consecutive tiles per unit, for jobConvTiles
 	group int // output channel blocks per unit, for jobConvTiles
 
 	dst, src, src2 []float32
