@@ -57,6 +57,7 @@ vet:
 
 test: model golden vet
 	RMBGD_REQUIRE_MODEL=1 RMBGD_GOLDEN_DIR=$(GOLDEN) RMBGD_REFERENCE_DIR=$(REFERENCE) \
+	RMBGD_ORTREF=$(SHARED)/tools/ortref/ortref RMBGD_SKELETON=$(SHARED)/models/isnet_skeleton.onnx \
 		$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -count=1 -tags noasm ./kernels/...
 

@@ -1,0 +1,212 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/rmbgd/rmbgd/kernels/cpu"
+	"github.com/rmbgd/rmbgd/models"
+	"github.com/rmbgd/rmbgd/tensor"
+)
+
+// CPUBackend runs a plan with the kernels of package kernels/cpu. Every
+// activation lives in one arena planned for MaxBatch images; a smaller batch
+// uses the front of each tensor's region.
+type CPUBackend struct {
+	plan     *models.Plan
+	steps    []cpuStep
+	pool     *cpu.Pool
+	arena    *tensor.Arena
+	offsets  []int // per plan value, element offset in the arena
+	scratch  []float32
+	maxBatch int
+}
+
+type cpuStep struct {
+	step *models.Step
+	conv *cpu.Conv
+	in   []models.Value
+	out  models.Value
+}
+
+// NewCPUBackend compiles plan for batches of up to maxBatch images on
+// threads workers (0: one per core).
+func NewCPUBackend(plan *models.Plan, maxBatch, threads int) (*CPUBackend, error) {
+	if maxBatch < 1 {
+		maxBatch = 1
+	}
+	b := &CPUBackend{plan: plan, maxBatch: maxBatch}
+
+	scratch := 0
+	for i := range plan.Steps {
+		s, err := compileStep(plan, &plan.Steps[i])
+		if err != nil {
+			return nil, err
+		}
+		if s.conv != nil {
+			scratch = max(scratch, s.conv.ScratchFloats(s.in[0].H, s.in[0].W))
+		}
+		b.steps = append(b.steps, s)
+	}
+
+	placement, err := tensor.PlanMemory(lifetimes(plan, maxBatch))
+	if err != nil {
+		return nil, fmt.Errorf("plan activation memory: %w", err)
+	}
+	arena, err := tensor.NewArena(placement.Total + scratch)
+	if err != nil {
+		return nil, err
+	}
+	b.arena = arena
+	b.offsets = placement.Offsets
+	b.scratch = arena.Slice(placement.Total, scratch)
+	b.pool = cpu.NewPool(threads)
+	return b, nil
+}
+
+// compileStep checks one step's shapes and packs a convolution's weights.
+func compileStep(plan *models.Plan, step *models.Step) (cpuStep, error) {
+	s := cpuStep{step: step, out: plan.Values[step.Output]}
+	for _, v := range step.Inputs {
+		s.in = append(s.in, plan.Values[v])
+	}
+	if len(s.in) == 0 {
+		return s, fmt.Errorf("step %s (%v): no inputs", step.Name, step.Op)
+	}
+	if step.Op != models.OpConv {
+		return s, nil
+	}
+
+	a := step.Conv
+	conv, err := cpu.NewConv(cpu.ConvParams{
+		InC: a.InC, OutC: a.OutC, KH: a.KH, KW: a.KW,
+		StrideH: a.StrideH, StrideW: a.StrideW,
+		PadTop: a.PadTop, PadLeft: a.PadLeft, PadBottom: a.PadBottom, PadRight: a.PadRight,
+		DilationH: a.DilationH, DilationW: a.DilationW,
+		ReLU: a.ReLU,
+	}, a.Weight, a.Bias)
+	if err != nil {
+		return s, fmt.Errorf("step %s: %w", step.Name, err)
+	}
+	oh, ow := conv.Params().OutSize(s.in[0].H, s.in[0].W)
+	if s.in[0].C != a.InC || s.out.C != a.OutC || s.out.H != oh || s.out.W != ow {
+		return s, fmt.Errorf("step %s: conv %dx%dx%d -> %dx%dx%d does not match its values",
+			step.Name, s.in[0].C, s.in[0].H, s.in[0].W, s.out.C, s.out.H, s.out.W)
+	}
+	s.conv = conv
+	return s, nil
+}
+
+// lifetimes lists when each plan value is alive: written by its step, read
+// until its last consumer. The input is alive from before the first step and
+// the output until after the last, because the caller copies them.
+func lifetimes(plan *models.Plan, batch int) []tensor.Lifetime {
+	lives := make([]tensor.Lifetime, len(plan.Values))
+	for i, v := range plan.Values {
+		lives[i] = tensor.Lifetime{Size: batch * v.C * v.H * v.W, First: -1, Last: -1}
+	}
+	for i, s := range plan.Steps {
+		lives[s.Output].First = i
+		lives[s.Output].Last = max(lives[s.Output].Last, i)
+		for _, v := range s.Inputs {
+			lives[v].Last = max(lives[v].Last, i)
+		}
+	}
+	lives[plan.Input].First = -1
+	lives[plan.Output].Last = len(plan.Steps)
+	return lives
+}
+
+// Name returns "cpu".
+func (b *CPUBackend) Name() string { return "cpu" }
+
+// MaxBatch returns the batch size the arena was planned for.
+func (b *CPUBackend) MaxBatch() int { return b.maxBatch }
+
+// Threads returns the number of kernel workers.
+func (b *CPUBackend) Threads() int { return b.pool.Workers() }
+
+// ArenaBytes returns the size of the activation arena.
+func (b *CPUBackend) ArenaBytes() int { return b.arena.Bytes() }
+
+// Run executes the plan. It checks ctx between steps, so a cancelled run
+// stops within one layer.
+func (b *CPUBackend) Run(ctx context.Context, in, out []float32, n int) (time.Duration, error) {
+	if n < 1 || n > b.maxBatch {
+		return 0, fmt.Errorf("batch of %d images, backend takes 1 to %d", n, b.maxBatch)
+	}
+	input := b.value(b.plan.Input, n)
+	output := b.value(b.plan.Output, n)
+	if len(in) != len(input) || len(out) != len(output) {
+		return 0, fmt.Errorf("batch of %d needs %d input and %d output floats, got %d and %d",
+			n, len(input), len(output), len(in), len(out))
+	}
+
+	start := time.Now()
+	copy(input, in)
+	for i := range b.steps {
+		if err := ctx.Err(); err != nil {
+			return time.Since(start), err
+		}
+		b.runStep(&b.steps[i], n)
+	}
+	copy(out, output)
+	return time.Since(start), nil
+}
+
+// value returns the arena region of plan value v for a batch of n images.
+func (b *CPUBackend) value(v, n int) []float32 {
+	val := b.plan.Values[v]
+	return b.arena.Slice(b.offsets[v], n*val.C*val.H*val.W)
+}
+
+func (b *CPUBackend) runStep(s *cpuStep, n int) {
+	st := s.step
+	dst := b.value(st.Output, n)
+	src := b.value(st.Inputs[0], n)
+	in := s.in[0]
+
+	switch st.Op {
+	case models.OpConv:
+		s.conv.Run(b.pool, dst, src, b.scratch, n, in.H, in.W)
+	case models.OpMaxPool:
+		p := cpu.PoolParams{KH: st.Pool.KH, KW: st.Pool.KW,
+			StrideH: st.Pool.StrideH, StrideW: st.Pool.StrideW, CeilMode: st.Pool.CeilMode}
+		cpu.MaxPool(b.pool, dst, src, p, n, in.C, in.H, in.W)
+	case models.OpResize:
+		cpu.ResizeBilinear(b.pool, dst, src, n, in.C, in.H, in.W, s.out.H, s.out.W)
+	case models.OpConcat:
+		b.concat(s, dst, n)
+	case models.OpAdd:
+		cpu.Add(b.pool, dst, src, b.value(st.Inputs[1], n))
+	case models.OpSigmoid:
+		cpu.Sigmoid(b.pool, dst, src)
+	case models.OpRelu:
+		cpu.ReLU(b.pool, dst, src)
+	default:
+		// The importer rejects every other op, so this is a bug.
+		panic(fmt.Sprintf("engine: step %s has unsupported op %v", st.Name, st.Op))
+	}
+}
+
+// concat copies each input's per-image channel block into place along the
+// channel axis.
+func (b *CPUBackend) concat(s *cpuStep, dst []float32, n int) {
+	outImage := s.out.C * s.out.H * s.out.W
+	at := 0
+	for k, v := range s.step.Inputs {
+		src := b.value(v, n)
+		size := s.in[k].C * s.in[k].H * s.in[k].W
+		for img := 0; img < n; img++ {
+			copy(dst[img*outImage+at:img*outImage+at+size], src[img*size:(img+1)*size])
+		}
+		at += size
+	}
+}
+
+// Close wipes and releases the arena and stops the kernel workers.
+func (b *CPUBackend) Close() error {
+	b.pool.Close()
+	return b.arena.Close()
+}
