@@ -10,6 +10,7 @@ import (
 	"net"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -97,6 +98,9 @@ func New(cfg Config, r Remover) (*Server, error) {
 	}
 	return s, nil
 }
+
+// Config returns the server's configuration with the defaults filled in.
+func (s *Server) Config() Config { return s.cfg }
 
 // SetReady sets what /readyz reports: call SetReady(true) once the engine
 // is loaded and warmed.
@@ -246,9 +250,9 @@ func (s *Server) accessLog(ctx *fasthttp.RequestCtx, route string) {
 	if start.IsZero() {
 		start = time.Now()
 	}
-	respBytes := ctx.Response.Header.ContentLength()
-	if respBytes < 0 {
-		respBytes = len(ctx.Response.Body())
+	respBytes := len(ctx.Response.Body())
+	if ctx.Response.IsBodyStream() {
+		respBytes = max(ctx.Response.Header.ContentLength(), 0)
 	}
 	reqBytes := len(ctx.Request.Body())
 	if reqBytes == 0 {
@@ -311,10 +315,21 @@ func (s *Server) requestID() string {
 	return fmt.Sprintf("%08x%08x", s.idPrefix, s.nextID.Add(1))
 }
 
-// fasthttpLogger passes fasthttp's own messages (connection errors) to
-// slog. SecureErrorLogMessage keeps request content out of them.
+// fasthttpLogger passes fasthttp's own messages to slog.
+// SecureErrorLogMessage keeps request content out of them. Errors on a
+// single connection (a body over the limit, a malformed request) have
+// already been answered and appear in the access log, so they go to the
+// debug level; the rest, such as failures to accept, are warnings.
 type fasthttpLogger struct{ log *slog.Logger }
 
 func (l fasthttpLogger) Printf(format string, args ...any) {
-	l.log.Warn("http server error", "error", fmt.Sprintf(format, args...))
+	level := slog.LevelWarn
+	if strings.HasPrefix(format, "error when serving connection") {
+		level = slog.LevelDebug
+	}
+	if !l.log.Enabled(context.Background(), level) {
+		return
+	}
+	l.log.Log(context.Background(), level, "http server error",
+		"error", fmt.Sprintf(format, args...))
 }

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestByteSizeSet(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    int64
+		wantErr bool
+	}{
+		{"1048576", 1 << 20, false},
+		{"32MiB", 32 << 20, false},
+		{"32mib", 32 << 20, false},
+		{"512 KiB", 512 << 10, false},
+		{"2GiB", 2 << 30, false},
+		{"10MB", 10_000_000, false},
+		{"7kb", 7000, false},
+		{"100B", 100, false},
+		{"0", 0, false},
+		{"", 0, true},
+		{"MiB", 0, true},
+		{"-1MiB", 0, true},
+		{"1.5MiB", 0, true},
+		{"32 megabytes", 0, true},
+		{"99999999999GiB", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			var b byteSize
+			err := b.Set(tt.in)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Set(%q) error = %v, want error %v", tt.in, err, tt.wantErr)
+			}
+			if err == nil && int64(b) != tt.want {
+				t.Errorf("Set(%q) = %d, want %d", tt.in, b, tt.want)
+			}
+		})
+	}
+}
+
+func TestByteSizeString(t *testing.T) {
+	for in, want := range map[int64]string{32 << 20: "32MiB", 1 << 30: "1GiB", 1536: "1536",
+		3 << 10: "3KiB", 0: "0"} {
+		b := byteSize(in)
+		if got := b.String(); got != want {
+			t.Errorf("byteSize(%d).String() = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseArgsInterspersed(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantPos  []string
+		wantOut  string
+		wantMask bool
+	}{
+		{"flags after input", []string{"in.png", "-o", "out.png", "--mask"},
+			[]string{"in.png"}, "out.png", true},
+		{"flags before input", []string{"-o=out", "in"}, []string{"in"}, "out", false},
+		{"flags around inputs", []string{"a", "-mask", "b", "-o", "x"},
+			[]string{"a", "b"}, "x", true},
+		{"double dash", []string{"-o", "x", "--", "-mask", "a"},
+			[]string{"-mask", "a"}, "x", false},
+		{"no arguments", nil, nil, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			out := fs.String("o", "", "")
+			mask := fs.Bool("mask", false, "")
+			pos, err := parseArgs(fs, tt.args)
+			if err != nil {
+				t.Fatalf("parseArgs: %v", err)
+			}
+			if !reflect.DeepEqual(pos, tt.wantPos) {
+				t.Errorf("positional = %q, want %q", pos, tt.wantPos)
+			}
+			if *out != tt.wantOut {
+				t.Errorf("-o = %q, want %q", *out, tt.wantOut)
+			}
+			if *mask != tt.wantMask {
+				t.Errorf("-mask = %v, want %v", *mask, tt.wantMask)
+			}
+		})
+	}
+}
+
+func TestRunExitStatus(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		status int
+		stdout string // a substring of the output, stdout and stderr together
+	}{
+		{"no command", nil, 2, "usage: rmbgd COMMAND"},
+		{"help", []string{"help"}, 0, "commands:"},
+		{"unknown command", []string{"bogus"}, 2, `unknown command "bogus"`},
+		{"serve help", []string{"serve", "-h"}, 0, "-max-body"},
+		{"serve bad flag", []string{"serve", "--max-body", "lots"}, 2, "invalid size"},
+		{"serve extra argument", []string{"serve", "now"}, 2, `unexpected argument "now"`},
+		{"cut help", []string{"cut", "--help"}, 0, "-mask"},
+		{"cut no input", []string{"cut", "-o", "x"}, 2, "exactly one input"},
+		{"cut no output", []string{"cut", "in.png"}, 2, "-o OUT is required"},
+		{"cut bad format", []string{"cut", "a", "-o", "b", "-format", "gif"}, 2, "png or jpeg"},
+		{"cut bad color", []string{"cut", "a", "-o", "b", "-bg-color", "red"}, 2, "#rrggbb"},
+		{"cut missing input", []string{"cut", filepath.Join(t.TempDir(), "none.png"), "-o",
+			"x.png"}, 1, "no such file"},
+		{"model no subcommand", []string{"model"}, 2, "missing subcommand"},
+		{"model unknown subcommand", []string{"model", "list"}, 2, `unknown subcommand "list"`},
+		{"model unknown name", []string{"model", "path", "-name", "u2net"}, 2,
+			`unknown model "u2net"`},
+		{"model fetch help", []string{"model", "fetch", "-h"}, 0, "AGPL-3.0"},
+		{"version", []string{"version"}, 0, "rmbgd "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			status := run(tt.args, &out, &out)
+			if status != tt.status {
+				t.Errorf("exit status = %d, want %d; output:\n%s", status, tt.status, out.String())
+			}
+			if !strings.Contains(out.String(), tt.stdout) {
+				t.Errorf("output does not contain %q:\n%s", tt.stdout, out.String())
+			}
+		})
+	}
+}
+
+func TestCutPlanFolder(t *testing.T) {
+	in := t.TempDir()
+	for _, name := range []string{"a.png", "b.JPG", "c.webp", "notes.txt", "d.gif"} {
+		if err := os.WriteFile(filepath.Join(in, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(in, "sub.png"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "new", "folder")
+
+	pairs, err := cutPlan(in, cutOptions{out: out})
+	if err != nil {
+		t.Fatalf("cutPlan: %v", err)
+	}
+	var got []string
+	for _, p := range pairs {
+		got = append(got, filepath.Base(p.in)+">"+filepath.Base(p.out))
+		if filepath.Dir(p.out) != out {
+			t.Errorf("output %s is not in %s", p.out, out)
+		}
+	}
+	want := []string{"a.png>a.png", "b.JPG>b.png", "c.webp>c.png", "d.gif>d.png"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("pairs = %q, want %q", got, want)
+	}
+	if st, err := os.Stat(out); err != nil || !st.IsDir() {
+		t.Errorf("output folder was not created: %v", err)
+	}
+
+	pairs, err = cutPlan(in, cutOptions{out: out, format: "jpeg"})
+	if err != nil {
+		t.Fatalf("cutPlan jpeg: %v", err)
+	}
+	if got := filepath.Base(pairs[0].out); got != "a.jpg" {
+		t.Errorf("JPEG output name = %q, want a.jpg", got)
+	}
+}
+
+func TestCutPlanNameCollision(t *testing.T) {
+	in := t.TempDir()
+	for _, name := range []string{"photo.png", "photo.jpg"} {
+		if err := os.WriteFile(filepath.Join(in, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := cutPlan(in, cutOptions{out: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "photo.jpg and photo.png") {
+		t.Errorf("cutPlan error = %v, want one naming both inputs", err)
+	}
+}
+
+func TestCutPlanFile(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "cat.jpeg")
+	if err := os.WriteFile(in, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		opt  cutOptions
+		out  string
+	}{
+		{"file", cutOptions{out: filepath.Join(dir, "x.png")}, filepath.Join(dir, "x.png")},
+		{"into folder", cutOptions{out: dir}, filepath.Join(dir, "cat.png")},
+		{"into folder mask", cutOptions{out: dir, mask: true, format: "jpeg"},
+			filepath.Join(dir, "cat.png")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pairs, err := cutPlan(in, tt.opt)
+			if err != nil {
+				t.Fatalf("cutPlan: %v", err)
+			}
+			if len(pairs) != 1 || pairs[0].in != in || pairs[0].out != tt.out {
+				t.Errorf("pairs = %v, want [{%s %s}]", pairs, in, tt.out)
+			}
+		})
+	}
+}
+
+func TestOutputFormat(t *testing.T) {
+	tests := []struct {
+		out, format, want string
+	}{
+		{"a.png", "", "png"},
+		{"a.JPG", "", "jpeg"},
+		{"a.jpeg", "", "jpeg"},
+		{"a.out", "", "png"},
+		{"a.png", "jpeg", "jpeg"},
+	}
+	for _, tt := range tests {
+		if got := outputFormat(tt.out, cutOptions{format: tt.format}); got != tt.want {
+			t.Errorf("outputFormat(%q, -format %q) = %q, want %q", tt.out, tt.format, got, tt.want)
+		}
+	}
+}
