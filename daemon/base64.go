@@ -9,8 +9,8 @@ import (
 )
 
 // decodeImageString decodes the "image" string of a JSON request. raw is
-// the text between its quotes as it stands in the body, base the body
-// offset of raw[0], and escaped whether raw contains a backslash.
+// the text between its quotes as it is in the body, base the body offset
+// of raw[0], and escaped whether raw contains a backslash.
 //
 // Without escapes, raw goes straight to the base64 decoder. With escapes
 // (some encoders write "/" as "\/"), raw is unescaped in chunks of
@@ -205,7 +205,7 @@ func base64Error(err error, textStart int) error {
 // dataURLPrefix returns the length of a "data:<media type>;base64," prefix
 // at the start of s, or 0 when s does not start with "data:". Scheme and
 // the ";base64" marker are matched without regard to case, as RFC 2397
-// allows; the media type itself is not checked, because the image format
+// allows. The media type itself is not checked, because the image format
 // is detected from the decoded bytes.
 func dataURLPrefix(s []byte) (int, error) {
 	if len(s) < len("data:") || !bytes.EqualFold(s[:len("data:")], []byte("data:")) {

@@ -15,7 +15,7 @@ const (
 )
 
 // bufPool hands out byte buffers for request data (decoded images, JSON
-// answers). Every buffer is zeroed before it goes back to the pool, so no
+// responses). Every buffer is zeroed before it goes back to the pool, so no
 // image bytes outlive their request in memory the daemon reuses.
 //
 // The zero value is ready to use and safe for concurrent use.

@@ -27,17 +27,17 @@ type Config struct {
 	Listen string
 
 	// MaxBody is the largest request body in bytes. A larger body is
-	// answered 413 payload_too_large before it is read. Default
+	// rejected with 413 payload_too_large before it is read. Default
 	// DefaultMaxBody (32 MiB).
 	MaxBody int
 
 	// MaxPixels caps width×height of an input image, checked from the image
-	// header before any pixel buffer exists; a larger image is answered 413
+	// header before any pixel buffer exists; a larger image is rejected with 413
 	// too_many_pixels. Default DefaultMaxPixels.
 	MaxPixels int
 
 	// Timeout is each removal request's deadline, from the moment its body
-	// has been read; a request still unserved then is answered 504 timeout.
+	// has been read; a request still unserved then fails with 504 timeout.
 	// Default DefaultTimeout (30 s).
 	Timeout time.Duration
 
@@ -56,8 +56,8 @@ type Config struct {
 	IdleTimeout time.Duration
 
 	// Concurrency is the number of removal requests served at once. One more
-	// is answered 503 overloaded at once instead of queueing, since each
-	// holds its body, its decoded image and its answer in memory. Default
+	// is rejected with 503 overloaded at once instead of queueing, because
+	// each holds its body, its decoded image and its response in memory. Default
 	// four per GOMAXPROCS.
 	Concurrency int
 

@@ -1,7 +1,7 @@
 // Package daemon is rmbgd's HTTP server, built on fasthttp: routes,
 // request parsing, the mapping of errors to statuses, limits and the access
 // log. It hands decoded requests to a Remover (the engine) as engine.Job
-// values and never sees pixels or tensors.
+// values and never handles pixels or tensors.
 //
 // # Routes
 //
@@ -11,12 +11,12 @@
 //     "output" ("rgba" or "mask"), "format" ("png" or "jpeg") and
 //     "bg_color" ("#rrggbb", the background of a JPEG cut-out, white when
 //     absent; a PNG cut-out keeps its alpha and ignores it). The query
-//     arguments of the same names override the body. The answer is the
+//     arguments of the same names override the body. The response is the
 //     encoded image with X-Width, X-Height, X-Backend and Server-Timing
 //     headers, or JSON with the image in base64 when Accept lists
 //     application/json.
-//   - GET /healthz answers 200 while the process serves.
-//   - GET /readyz answers 200 with the backend once SetReady(true) has been
+//   - GET /healthz responds 200 while the process serves.
+//   - GET /readyz responds 200 with the backend once SetReady(true) has been
 //     called, and 503 before that and while shutting down.
 //   - GET /openapi.json serves the OpenAPI 3.1 document of these routes.
 //
@@ -27,7 +27,7 @@
 // the whole mapping of errors to statuses and codes. Requests fasthttp
 // itself rejects (body over Config.MaxBody, bad header) get the same JSON
 // through the server's ErrorHandler, and the connection then closes with a
-// lingering close so that the client can read the answer.
+// lingering close so that the client can read the response.
 //
 // # Privacy
 //
@@ -35,7 +35,7 @@
 // of by fasthttp, which would spill large files to temporary files. The
 // decoded image of a JSON request lives in a pooled buffer, and that buffer
 // and fasthttp's request body are zeroed before the handler returns; a JSON
-// answer's buffer is zeroed once fasthttp has written it. Neither logs nor
+// response's buffer is zeroed once fasthttp has written it. Neither logs nor
 // error bodies contain image bytes, base64 text, filenames or credential
 // headers: the access log line has the time, client IP, method, route,
 // status, body sizes and duration, and nothing else about the request.
@@ -45,5 +45,5 @@
 // Config.MaxBody bounds the body (413 payload_too_large), Config.MaxPixels
 // the image (413 too_many_pixels, decided from its header), Config.Timeout
 // each request's time (504 timeout) and Config.Concurrency the requests
-// served at once: one more is answered 503 overloaded at once.
+// served at once: one more is rejected with 503 overloaded at once.
 package daemon

@@ -7,8 +7,8 @@ import (
 )
 
 // jsonRequest is a parsed JSON removal request. The decoded image is
-// image.B[:imageLen]; whoever holds the jsonRequest returns image to the
-// pool it came from.
+// image.B[:imageLen], and the owner of the jsonRequest returns image to
+// the pool it came from.
 type jsonRequest struct {
 	image    *pooledBuf
 	imageLen int
@@ -37,9 +37,9 @@ const base64Chunk = 1024
 // (standard alphabet, padding optional, CR and LF ignored, an optional
 // "data:<type>;base64," prefix) that is decoded straight from body into a
 // buffer from pool, without a copy of the base64 text. The fields
-// "output", "format" and "bg_color" set req.params; "filename" and
-// "content_type" must be strings or null and are otherwise ignored, since
-// the image format is detected from its bytes. Unknown fields are skipped.
+// "output", "format" and "bg_color" set req.params. The fields "filename"
+// and "content_type" must be strings or null and are otherwise ignored,
+// because the image format is detected from its bytes. Unknown fields are skipped.
 // A null value counts as an absent field.
 //
 // The returned error is a *requestError: malformed_json with the byte
@@ -63,9 +63,9 @@ func parseJSONRequest(body []byte, pool *bufPool, req *jsonRequest) error {
 
 // jsonScanner walks a request body once, front to back. pos is the offset
 // of the next byte to read. The pool and the request being filled are
-// passed to its methods instead of being kept in it: a pointer field that
-// escapes (the pool) would make the compiler move the whole scanner, and
-// with it the request, to the heap.
+// passed to its methods instead of being kept in it. A pointer field that
+// escapes (the pool) would make the compiler move the whole scanner to the
+// heap, and the request with it.
 type jsonScanner struct {
 	data []byte
 	pos  int
@@ -228,8 +228,8 @@ func (s *jsonScanner) smallString(buf []byte) ([]byte, error) {
 
 // scanString finds the end of the string whose opening quote is at pos and
 // moves pos past its closing quote. raw is the text between the quotes,
-// still escaped; escaped tells whether it contains a backslash. The text
-// is not validated.
+// still escaped, and escaped reports whether it contains a backslash. The
+// text is not validated.
 func (s *jsonScanner) scanString() (raw []byte, escaped bool, err error) {
 	open := s.pos
 	from := open + 1

@@ -17,8 +17,9 @@ type params struct {
 	bgSet      bool
 }
 
-// defaultBackground is what a JPEG cut-out is composited over when the
-// request names no bg_color: white, as photo services do.
+// defaultBackground is the colour a JPEG cut-out is composited over when
+// the request sets no bg_color: white, the usual default of photo
+// services.
 var defaultBackground = color.RGBA{R: 255, G: 255, B: 255, A: 255}
 
 // job builds the engine job for img with these parameters.

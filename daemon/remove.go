@@ -10,7 +10,7 @@ import (
 )
 
 // remove serves POST /v1/remove: read the image and options, run the job,
-// write the answer. Every buffer that held request data is wiped before the
+// write the response. Every buffer that held request data is wiped before the
 // handler returns, fasthttp's request body included.
 func (s *Server) remove(ctx *fasthttp.RequestCtx) {
 	if s.draining.Load() {
@@ -137,7 +137,7 @@ func bodyKind(contentType, body []byte) int {
 }
 
 // acceptsJSON reports whether an Accept header lists application/json
-// with a quality above zero, in which case the answer is JSON with the
+// with a quality above zero, in which case the response is JSON with the
 // image in base64.
 func acceptsJSON(accept []byte) bool {
 	for len(accept) > 0 {

@@ -17,7 +17,7 @@ import (
 
 // pngRemover is a small real Remover for the HTTP tests: it decodes PNG
 // with image/png, returns the imaging package's typed errors where the
-// engine would, and answers with a mask made by thresholding luminance.
+// engine would, and responds with a mask made by thresholding luminance.
 // Images that start with one of the trigger prefixes below make it
 // misbehave instead.
 type pngRemover struct {

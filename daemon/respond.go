@@ -19,7 +19,7 @@ func writeJSON(ctx *fasthttp.RequestCtx, status int, body []byte) {
 	ctx.SetBody(body)
 }
 
-// writeError answers err as {"error":{"code","message"[,"offset"]}} with
+// writeError responds to err with {"error":{"code","message"[,"offset"]}} with
 // the status errorStatus gives it. An internal error is logged with a new
 // request id, and the client gets only that id.
 func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) {
@@ -33,7 +33,8 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) {
 		s.writeInternal(ctx, id)
 		return
 	}
-	if status == fasthttp.StatusServiceUnavailable && len(ctx.Response.Header.Peek("Retry-After")) == 0 {
+	retryAfter := ctx.Response.Header.Peek("Retry-After")
+	if status == fasthttp.StatusServiceUnavailable && len(retryAfter) == 0 {
 		ctx.Response.Header.Set("Retry-After", "1")
 	}
 
@@ -54,14 +55,14 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) {
 	writeJSON(ctx, status, body)
 }
 
-// writeInternal answers 500 internal with the request id as the message.
+// writeInternal responds 500 internal with the request id as the message.
 func (s *Server) writeInternal(ctx *fasthttp.RequestCtx, id string) {
 	ctx.Response.Header.Set("X-Request-Id", id)
 	writeJSON(ctx, fasthttp.StatusInternalServerError,
 		[]byte(`{"error":{"code":"internal","message":"internal error; request id `+id+`"}}`))
 }
 
-// writeResultImage answers with the encoded image itself. The response
+// writeResultImage responds with the encoded image itself. The response
 // streams straight from res.Data, and res is released once fasthttp has
 // written it (or dropped the response).
 func writeResultImage(ctx *fasthttp.RequestCtx, res *engine.Result) {
@@ -72,13 +73,13 @@ func writeResultImage(ctx *fasthttp.RequestCtx, res *engine.Result) {
 	ctx.SetBodyStream(body, len(res.Data))
 }
 
-// writeResultJSON answers {"image":"<base64>",...}. The base64 text is
-// encoded straight into a pooled buffer that holds the whole answer; the
-// buffer is wiped and pooled once fasthttp has written it.
+// writeResultJSON responds with {"image":"<base64>",...}. The base64 text
+// is encoded straight into a pooled buffer that holds the whole response,
+// and the buffer is wiped and pooled once fasthttp has written it.
 func (s *Server) writeResultJSON(ctx *fasthttp.RequestCtx, res *engine.Result) {
 	setResultHeaders(ctx, res)
 
-	// Upper bound of the answer: the base64 text, each string escaped at
+	// Upper bound of the response: the base64 text, each string escaped at
 	// worst six bytes a byte, and the rest of the fields with 20-digit
 	// numbers.
 	size := base64.StdEncoding.EncodedLen(len(res.Data)) +
@@ -135,7 +136,7 @@ func (s *Server) writeResultJSON(ctx *fasthttp.RequestCtx, res *engine.Result) {
 }
 
 // setResultHeaders sets the status and the X-Width, X-Height, X-Backend and
-// Server-Timing headers of a successful answer.
+// Server-Timing headers of a successful response.
 func setResultHeaders(ctx *fasthttp.RequestCtx, res *engine.Result) {
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	h := &ctx.Response.Header

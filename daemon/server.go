@@ -19,11 +19,11 @@ import (
 	"github.com/rmbgd/rmbgd/engine"
 )
 
-// Remover is what the daemon needs from the engine; *engine.Pipeline
-// implements it. Remove must be safe for concurrent use, must return once
-// ctx is done (with an error wrapping ctx.Err()), and must not keep
-// job.Image after it returns, because the daemon wipes and reuses that
-// buffer.
+// Remover is the interface the daemon needs from the engine, and
+// *engine.Pipeline implements it. Remove must be safe for concurrent use,
+// must return once ctx is done (with an error wrapping ctx.Err()), and must
+// not keep job.Image after it returns, because the daemon wipes and reuses
+// that buffer. The daemon calls Release on every Result it gets.
 type Remover interface {
 	Remove(ctx context.Context, job engine.Job) (*engine.Result, error)
 	Backend() string // "cpu" or "cuda"
@@ -59,7 +59,7 @@ type Server struct {
 
 // New returns a Server for cfg that serves removals with r. Zero fields of
 // cfg take their defaults; a negative field is an error. The server starts
-// not ready: /readyz answers 503 until SetReady(true).
+// not ready: /readyz responds 503 until SetReady(true).
 func New(cfg Config, r Remover) (*Server, error) {
 	if r == nil {
 		return nil, errors.New("daemon: nil Remover")
@@ -77,7 +77,7 @@ func New(cfg Config, r Remover) (*Server, error) {
 	}
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	var prefix [4]byte
-	_, _ = rand.Read(prefix[:]) // crypto/rand.Read never fails on Linux
+	_, _ = rand.Read(prefix[:]) // crypto/rand.Read does not return errors (Go 1.24+)
 	s.idPrefix = binary.BigEndian.Uint32(prefix[:])
 
 	s.http = &fasthttp.Server{
@@ -121,8 +121,8 @@ func (s *Server) ListenAndServe() error {
 	return s.Serve(ln)
 }
 
-// Shutdown stops accepting connections, answers new removal requests 503
-// shutting_down, and waits for the requests in progress. When ctx ends
+// Shutdown stops accepting connections, rejects new removal requests with
+// 503 shutting_down, and waits for the requests in progress. When ctx ends
 // first, it cancels their contexts and returns ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
@@ -132,7 +132,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // handle routes a request and writes its access log line. A panic in a
-// handler is recovered here, logged with its stack and answered 500, so the
+// handler is recovered here, logged with its stack and turned into a 500, so the
 // daemon keeps serving.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	route := routeOf(ctx.Path())
@@ -215,7 +215,7 @@ func (s *Server) methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
 		"method not allowed; allowed: %s", allow))
 }
 
-// recoverPanic answers a panicking request 500 with its request id. The
+// recoverPanic responds to a panicking request with 500 with its request id. The
 // log line has the id, the panic's type and the stack, but not the panic
 // value unless it is a runtime error: a value built by the handler could
 // quote request data.
@@ -282,7 +282,7 @@ func methodName(m []byte) string {
 	return "OTHER"
 }
 
-// handleReadError answers a request that fasthttp could not read: a body
+// handleReadError responds to a request that fasthttp could not read: a body
 // over MaxBody, a malformed or oversized header, a read timeout. fasthttp
 // closes the connection after this response; the close lingers so that
 // the client gets to read it.
@@ -318,8 +318,8 @@ func (s *Server) requestID() string {
 // fasthttpLogger passes fasthttp's own messages to slog.
 // SecureErrorLogMessage keeps request content out of them. Errors on a
 // single connection (a body over the limit, a malformed request) have
-// already been answered and appear in the access log, so they go to the
-// debug level; the rest, such as failures to accept, are warnings.
+// already been responded to and appear in the access log, so they go to
+// the debug level. The rest, such as failures to accept, are warnings.
 type fasthttpLogger struct{ log *slog.Logger }
 
 func (l fasthttpLogger) Printf(format string, args ...any) {

@@ -111,7 +111,7 @@ func send(t *testing.T, method, url, contentType string, body []byte,
 	return resp, data
 }
 
-// apiErrorBody is the JSON error answer.
+// apiErrorBody is the JSON error response.
 type apiErrorBody struct {
 	Error struct {
 		Code    string `json:"code"`
@@ -160,9 +160,9 @@ func jsonBody(img []byte, fields string) []byte {
 var serverTimingRE = regexp.MustCompile(
 	`^queue;dur=\d+\.\d, pre;dur=1\.5, infer;dur=2\.0, post;dur=0\.3, encode;dur=\d+\.\d$`)
 
-// checkImageAnswer checks the headers of a successful binary answer and
-// decodes its image.
-func checkImageAnswer(t *testing.T, resp *http.Response, body []byte, contentType string,
+// checkImageResponse checks the headers of a successful binary response
+// and decodes its image.
+func checkImageResponse(t *testing.T, resp *http.Response, body []byte, contentType string,
 	w, h int) image.Image {
 	t.Helper()
 	if resp.StatusCode != http.StatusOK {
@@ -217,7 +217,7 @@ func TestRemoveJSONRoundTrip(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			resp, body := send(t, "POST", ts.url+"/v1/remove", tt.ct, tt.body, nil)
-			img := checkImageAnswer(t, resp, body, "image/png", 40, 30)
+			img := checkImageResponse(t, resp, body, "image/png", 40, 30)
 			nrgba, ok := img.(*image.NRGBA)
 			if !ok {
 				t.Fatalf("cut-out is %T, want *image.NRGBA", img)
@@ -232,7 +232,7 @@ func TestRemoveJSONRoundTrip(t *testing.T) {
 	}
 }
 
-func TestRemoveJSONAnswer(t *testing.T) {
+func TestRemoveJSONResponse(t *testing.T) {
 	ts := startServer(t, Config{}, &pngRemover{})
 	resp, body := send(t, "POST", ts.url+"/v1/remove", "application/json",
 		jsonBody(testPNG(t, 40, 32), `,"output":"mask"`),
@@ -258,11 +258,21 @@ func TestRemoveJSONAnswer(t *testing.T) {
 	if err := json.Unmarshal(body, &answer); err != nil {
 		t.Fatalf("answer is not JSON: %v", err)
 	}
-	if answer.ContentType != "image/png" || answer.Width != 40 || answer.Height != 32 ||
-		answer.Backend != "cpu" || answer.Model != "test-threshold" {
-		t.Errorf("answer fields = %q %d×%d %q %q", answer.ContentType, answer.Width,
-			answer.Height, answer.Backend, answer.Model)
+	for _, f := range []struct {
+		name      string
+		got, want any
+	}{
+		{"content_type", answer.ContentType, "image/png"},
+		{"width", answer.Width, 40},
+		{"height", answer.Height, 32},
+		{"backend", answer.Backend, "cpu"},
+		{"model", answer.Model, "test-threshold"},
+	} {
+		if f.got != f.want {
+			t.Errorf("%s = %v, want %v", f.name, f.got, f.want)
+		}
 	}
+
 	fg := answer.Foreground
 	if fg.Left != 10 || fg.Top != 8 || fg.Width != 20 || fg.Height != 16 {
 		t.Errorf("foreground = %+v, want {10 8 20 16}", fg)
@@ -277,6 +287,7 @@ func TestRemoveJSONAnswer(t *testing.T) {
 			t.Errorf("timing_ms has no %q", stage)
 		}
 	}
+
 	data, err := base64.StdEncoding.DecodeString(answer.Image)
 	if err != nil {
 		t.Fatalf("image is not base64: %v", err)
@@ -296,7 +307,7 @@ func TestRemoveRawBody(t *testing.T) {
 	for _, ct := range []string{"image/png", "IMAGE/webp; q=1", "application/octet-stream", ""} {
 		t.Run(ct, func(t *testing.T) {
 			resp, body := send(t, "POST", ts.url+"/v1/remove", ct, img, nil)
-			checkImageAnswer(t, resp, body, "image/png", 24, 16)
+			checkImageResponse(t, resp, body, "image/png", 24, 16)
 		})
 	}
 }
@@ -319,7 +330,7 @@ func TestRemoveMultipart(t *testing.T) {
 	mw.Close()
 
 	resp, body := send(t, "POST", ts.url+"/v1/remove", mw.FormDataContentType(), b.Bytes(), nil)
-	img := checkImageAnswer(t, resp, body, "image/png", 30, 20)
+	img := checkImageResponse(t, resp, body, "image/png", 30, 20)
 	if _, ok := img.(*image.Gray); !ok {
 		t.Errorf("mask answer is %T, want *image.Gray", img)
 	}
@@ -349,7 +360,7 @@ func TestRemoveQueryOverrides(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			resp, body := send(t, "POST", ts.url+"/v1/remove"+tt.query, "application/json",
 				jsonBody(img, tt.fields), nil)
-			checkImageAnswer(t, resp, body, tt.ct, 32, 32)
+			checkImageResponse(t, resp, body, tt.ct, 32, 32)
 			got := *r.last.Load()
 			tt.want.MaxPixels = DefaultMaxPixels
 			if !reflect.DeepEqual(got, tt.want) {
@@ -443,7 +454,7 @@ func TestRemoveErrors(t *testing.T) {
 			// The daemon keeps serving after every error.
 			resp, body := send(t, "POST", ts.url+"/v1/remove", "application/json",
 				jsonBody(good, ""), nil)
-			checkImageAnswer(t, resp, body, "image/png", 40, 30)
+			checkImageResponse(t, resp, body, "image/png", 40, 30)
 		})
 	}
 
@@ -532,8 +543,8 @@ func TestPayloadTooLarge(t *testing.T) {
 		check(t, resp, body)
 	})
 	// A client that writes its whole body before it reads anything is the
-	// case a plain close breaks: the reset of a close with unread data
-	// would destroy the answer before the client reads it.
+	// case a plain close breaks, because the reset of a close with unread
+	// data would destroy the response before the client reads it.
 	t.Run("write all then read", func(t *testing.T) {
 		conn, err := net.Dial("tcp", ts.addr)
 		if err != nil {
@@ -548,7 +559,7 @@ func TestPayloadTooLarge(t *testing.T) {
 		}
 		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		if err != nil {
-			t.Fatalf("reading the answer: %v", err)
+			t.Fatalf("reading the response: %v", err)
 		}
 		defer resp.Body.Close()
 		data, _ := io.ReadAll(resp.Body)
@@ -590,7 +601,7 @@ func TestOverloaded(t *testing.T) {
 		t.Errorf("first request: status %d, want 200", status)
 	}
 	resp, body := send(t, "POST", ts.url+"/v1/remove", "image/png", img, nil)
-	checkImageAnswer(t, resp, body, "image/png", 16, 16)
+	checkImageResponse(t, resp, body, "image/png", 16, 16)
 }
 
 // waitFor polls cond for up to 10 s.
@@ -606,8 +617,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // startPartialRequest sends a request's header and all of its body but the
-// last byte on a new connection; finish sends that byte and reads the
-// answer.
+// last byte on a new connection. The returned finish sends that byte and
+// reads the response.
 func startPartialRequest(t *testing.T, addr, method, path, contentType string, body []byte) (
 	finish func() (*http.Response, []byte)) {
 	t.Helper()
@@ -629,7 +640,7 @@ func startPartialRequest(t *testing.T, addr, method, path, contentType string, b
 		}
 		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		if err != nil {
-			t.Fatalf("reading the answer: %v", err)
+			t.Fatalf("reading the response: %v", err)
 		}
 		defer resp.Body.Close()
 		data, _ := io.ReadAll(resp.Body)

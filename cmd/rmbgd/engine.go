@@ -11,7 +11,7 @@ import (
 	"github.com/rmbgd/rmbgd/models"
 )
 
-// pipeline is what serve and cut need from the engine.
+// pipeline is the engine interface that serve and cut use.
 type pipeline interface {
 	daemon.Remover
 	Warm(ctx context.Context) error

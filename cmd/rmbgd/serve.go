@@ -26,12 +26,13 @@ func runServe(args []string, _, stderr io.Writer) error {
 			"requests in progress.", stderr)
 	listen := fs.String("listen", daemon.DefaultListen, "TCP `address` to listen on")
 	maxBody := byteSize(daemon.DefaultMaxBody)
-	fs.Var(&maxBody, "max-body", "largest request body, as a `size` in bytes or with a unit: KiB, MiB, GiB, KB, MB, GB")
+	fs.Var(&maxBody, "max-body",
+		"largest request body, as a `size` in bytes or with a unit: KiB, MiB, GiB, KB, MB, GB")
 	maxPixels := fs.Int("max-pixels", daemon.DefaultMaxPixels,
 		"largest input image, in pixels (width × height)")
 	timeout := fs.Duration("timeout", daemon.DefaultTimeout, "deadline of each removal request")
 	concurrency := fs.Int("concurrency", 0,
-		"removal requests served at once before answering 503 (0: four per core)")
+		"removal requests served at once before rejecting with 503 (0: four per core)")
 	threads := fs.Int("threads", 0, "inference threads (0: one per core)")
 	modelPath := fs.String("model", "", "ONNX model `file` (default: the installed "+
 		"isnet-general-use, see \"rmbgd model path\")")
@@ -59,7 +60,7 @@ func runServe(args []string, _, stderr io.Writer) error {
 	return serve(cfg, *modelPath, *threads, log)
 }
 
-// serve loads the model, starts listening (so /healthz answers during the
+// serve loads the model, starts listening (so /healthz responds during the
 // warm-up), warms the engine, marks the server ready and serves until a
 // signal arrives.
 func serve(cfg daemon.Config, modelPath string, threads int, log *slog.Logger) error {
