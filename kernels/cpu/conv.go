@@ -186,9 +186,10 @@ func (c *Conv) geometry(h, w int) convGeom {
 	g.flat = (g.oh-1)*g.wq + g.ow
 
 	// Tiles read whole vectors past the last flat position, and from the
-	// last channel those reads leave the planes: keep them in scratch.
-	tiles := (g.flat + tilePixels - 1) / tilePixels
-	reach := (p.InC-1)*g.chanStride + tiles*tilePixels + maxTap
+	// last channel those reads leave the planes: keep them in scratch for
+	// the largest tile.
+	tiles := (g.flat + narrowPixels - 1) / narrowPixels
+	reach := (p.InC-1)*g.chanStride + tiles*narrowPixels + maxTap
 	g.padded = max(p.InC*g.chanStride, reach) + 16
 	return g
 }
@@ -241,7 +242,7 @@ func (c *Conv) Run(pool *Pool, dst, src, scratch []float32, n, h, w int) {
 	padded := scratch[:g.padded]
 	clear(padded[p.InC*g.chanStride:])
 
-	impl := chooseImpl(&g)
+	impl := chooseImpl(&g, p.OutC)
 	g.setPrefetch(impl.pixels())
 	j := job{conv: c, geom: g, impl: impl}
 	j.tiles = (g.flat + impl.pixels() - 1) / impl.pixels()
@@ -318,12 +319,24 @@ const (
 	implGo convImpl = iota
 	implAVX2
 	implAVX512
+	implAVX512Narrow // one output channel at a time, for OutC ≤ narrowMaxOut
 )
+
+// narrowMaxOut is the largest OutC that the one-channel kernel computes:
+// up to there it beats computing a block of 8 rows that are mostly zero.
+const narrowMaxOut = 4
+
+// narrowPixels is the number of flat positions of a one-channel tile (24
+// vectors of 16 lanes), the largest tile of any kernel.
+const narrowPixels = 384
 
 // pixels returns the flat output positions in one tile of the kernel.
 func (k convImpl) pixels() int {
-	if k == implAVX2 {
+	switch k {
+	case implAVX2:
 		return 24
+	case implAVX512Narrow:
+		return narrowPixels
 	}
 	return tilePixels
 }
@@ -331,7 +344,7 @@ func (k convImpl) pixels() int {
 // lanes returns the width of one vector of the kernel.
 func (k convImpl) lanes() int {
 	switch k {
-	case implAVX512:
+	case implAVX512, implAVX512Narrow:
 		return 16
 	case implAVX2:
 		return 8
@@ -344,6 +357,8 @@ func (k convImpl) String() string {
 	switch k {
 	case implAVX512:
 		return "avx512"
+	case implAVX512Narrow:
+		return "avx512-narrow"
 	case implAVX2:
 		return "avx2"
 	}
@@ -353,8 +368,10 @@ func (k convImpl) String() string {
 // chooseImpl picks the fastest enabled kernel that can store g's tiles.
 // The SIMD kernels store each vector into at most two output rows, which
 // needs rows at least one vector wide.
-func chooseImpl(g *convGeom) convImpl {
+func chooseImpl(g *convGeom, outC int) convImpl {
 	switch {
+	case UseAVX512 && g.wq >= 16 && outC <= narrowMaxOut:
+		return implAVX512Narrow
 	case UseAVX512 && g.wq >= 16:
 		return implAVX512
 	case UseAVX2 && g.wq >= 8:
@@ -372,47 +389,43 @@ func (c *Conv) runUnit(j *job, u int) {
 	b1 := min(b0+j.group, c.blocks)
 	for tile := strip * j.strip; tile < min((strip+1)*j.strip, j.tiles); tile++ {
 		q0 := tile * j.impl.pixels()
-		if j.impl == implGo {
+		switch j.impl {
+		case implGo:
 			c.tileGo(&j.geom, j.dst, j.src, q0, b0, b1)
-		} else {
+		case implAVX512Narrow:
+			c.tileNarrow(j, q0)
+		default:
 			c.tileSIMD(j, q0, b0, b1)
 		}
 	}
 }
 
-// storeSegments describes where the vectors of one tile go: vector v's
-// lanes in flat row r0 are stored from element off[2v] of an output plane
-// with write mask mask[2v], those that spill into row r0+1 from element
-// off[2v+1] with mask[2v+1] (the element offset of lane 0 in both cases,
-// so a segment's first lanes may point before the plane and are masked).
-type storeSegments struct {
-	off  [6]int64
-	mask [6]uint64
-}
-
-// segments returns the store segments of the tile at flat position q0
-// made of vectors of the given number of lanes. It needs g.wq ≥ lanes, so
-// that a vector spans at most two rows.
-func (g *convGeom) segments(q0, lanes, vectors int) storeSegments {
-	var s storeSegments
-	for v := range vectors {
+// fillSegments computes where the vectors of the tile at flat position
+// q0 go. Vector v's lanes in flat row r0 are stored from element off[2v]
+// of an output plane under write mask mask[2v], and those that spill into
+// row r0+1 from element off[2v+1] under mask[2v+1]. Both offsets are of
+// lane 0, so a segment's first lanes may point before the plane and are
+// masked off. The tile has len(off)/2 vectors of the given number of
+// lanes, and g.wq ≥ lanes, so that a vector spans at most two rows.
+func (g *convGeom) fillSegments(q0, lanes int, off []int64, mask []uint64) {
+	for v := range len(off) / 2 {
 		start := q0 + v*lanes
 		r0, c0 := start/g.wq, start%g.wq
 		inRow := min(lanes, g.wq-c0) // lanes in row r0
+		mask[2*v], mask[2*v+1] = 0, 0
 		if r0 < g.oh {
 			if n := min(inRow, g.ow-c0); n > 0 {
-				s.mask[2*v] = 1<<n - 1
+				mask[2*v] = 1<<n - 1
 			}
 		}
 		if r0+1 < g.oh && inRow < lanes {
 			if end := min(lanes, g.wq-c0+g.ow); end > inRow {
-				s.mask[2*v+1] = (1<<end - 1) &^ (1<<inRow - 1)
+				mask[2*v+1] = (1<<end - 1) &^ (1<<inRow - 1)
 			}
 		}
-		s.off[2*v] = int64(r0*g.ow + c0)
-		s.off[2*v+1] = int64((r0+1)*g.ow + c0 - g.wq)
+		off[2*v] = int64(r0*g.ow + c0)
+		off[2*v+1] = int64((r0+1)*g.ow + c0 - g.wq)
 	}
-	return s
 }
 
 // tileGo is the portable micro-kernel: output channel blocks [b0, b1) at

@@ -308,3 +308,144 @@ ynext:
 	JNZ  yblock
 	VZEROUPPER
 	RET
+
+// Offsets into narrowArgs (conv_amd64.go).
+#define N_IN 0
+#define N_WEIGHTS 8
+#define N_BIAS 16
+#define N_DST 24
+#define N_TAPS 32
+#define N_NTAPS 40
+#define N_INC 48
+#define N_CHANSTRIDE 56
+#define N_RELU 64
+#define N_SEGOFF 72
+#define N_SEGMASK 456
+
+// Accumulates input vector v (at byte offset 64v of R13) times the weight
+// in Z31 into z.
+#define N_FMA(off, z) VFMADD231PS off(R13), Z31, z
+
+// Stores vector v (in z) through its two segments.
+#define N_STORE(v, z) \
+	KMOVW   N_SEGMASK+16*v(DI), K1;   \
+	KMOVW   N_SEGMASK+16*v+8(DI), K2; \
+	MOVQ    N_SEGOFF+16*v(DI), R11;   \
+	MOVQ    N_SEGOFF+16*v+8(DI), R12; \
+	VMOVUPS z, K1, (R14)(R11*4);      \
+	VMOVUPS z, K2, (R14)(R12*4)
+
+// func convNarrowAVX512(args *narrowArgs)
+TEXT ·convNarrowAVX512(SB), NOSPLIT, $0-8
+	MOVQ         args+0(FP), DI
+	MOVQ         N_WEIGHTS(DI), SI
+	MOVQ         N_BIAS(DI), R8
+	VBROADCASTSS (R8), Z0
+	VMOVAPS      Z0, Z1
+	VMOVAPS      Z0, Z2
+	VMOVAPS      Z0, Z3
+	VMOVAPS      Z0, Z4
+	VMOVAPS      Z0, Z5
+	VMOVAPS      Z0, Z6
+	VMOVAPS      Z0, Z7
+	VMOVAPS      Z0, Z8
+	VMOVAPS      Z0, Z9
+	VMOVAPS      Z0, Z10
+	VMOVAPS      Z0, Z11
+	VMOVAPS      Z0, Z12
+	VMOVAPS      Z0, Z13
+	VMOVAPS      Z0, Z14
+	VMOVAPS      Z0, Z15
+	VMOVAPS      Z0, Z16
+	VMOVAPS      Z0, Z17
+	VMOVAPS      Z0, Z18
+	VMOVAPS      Z0, Z19
+	VMOVAPS      Z0, Z20
+	VMOVAPS      Z0, Z21
+	VMOVAPS      Z0, Z22
+	VMOVAPS      Z0, Z23
+	MOVQ         N_IN(DI), AX
+	MOVQ         N_INC(DI), CX
+
+nchan:
+	MOVQ N_TAPS(DI), BX
+	MOVQ N_NTAPS(DI), DX
+
+ntap:
+	MOVQ         (BX), R11
+	MOVQ         8(BX), R12
+	LEAQ         (AX)(R11*4), R13
+	VBROADCASTSS (SI), Z31
+	PREFETCHT0   (AX)(R12*1)
+	N_FMA(0, Z0)
+	N_FMA(64, Z1)
+	N_FMA(128, Z2)
+	N_FMA(192, Z3)
+	N_FMA(256, Z4)
+	N_FMA(320, Z5)
+	N_FMA(384, Z6)
+	N_FMA(448, Z7)
+	N_FMA(512, Z8)
+	N_FMA(576, Z9)
+	N_FMA(640, Z10)
+	N_FMA(704, Z11)
+	N_FMA(768, Z12)
+	N_FMA(832, Z13)
+	N_FMA(896, Z14)
+	N_FMA(960, Z15)
+	N_FMA(1024, Z16)
+	N_FMA(1088, Z17)
+	N_FMA(1152, Z18)
+	N_FMA(1216, Z19)
+	N_FMA(1280, Z20)
+	N_FMA(1344, Z21)
+	N_FMA(1408, Z22)
+	N_FMA(1472, Z23)
+	ADDQ         $32, SI
+	ADDQ         $16, BX
+	DECQ         DX
+	JNZ          ntap
+	ADDQ         N_CHANSTRIDE(DI), AX
+	DECQ         CX
+	JNZ          nchan
+
+	CMPQ   N_RELU(DI), $0
+	JEQ    nstore
+	VPXORD Z31, Z31, Z31
+	Z_RELU(Z0, Z1, Z2)
+	Z_RELU(Z3, Z4, Z5)
+	Z_RELU(Z6, Z7, Z8)
+	Z_RELU(Z9, Z10, Z11)
+	Z_RELU(Z12, Z13, Z14)
+	Z_RELU(Z15, Z16, Z17)
+	Z_RELU(Z18, Z19, Z20)
+	Z_RELU(Z21, Z22, Z23)
+
+nstore:
+	MOVQ N_DST(DI), R14
+	N_STORE(0, Z0)
+	N_STORE(1, Z1)
+	N_STORE(2, Z2)
+	N_STORE(3, Z3)
+	N_STORE(4, Z4)
+	N_STORE(5, Z5)
+	N_STORE(6, Z6)
+	N_STORE(7, Z7)
+	N_STORE(8, Z8)
+	N_STORE(9, Z9)
+	N_STORE(10, Z10)
+	N_STORE(11, Z11)
+	N_STORE(12, Z12)
+	N_STORE(13, Z13)
+	N_STORE(14, Z14)
+	N_STORE(15, Z15)
+	N_STORE(16, Z16)
+	N_STORE(17, Z17)
+	N_STORE(18, Z18)
+	N_STORE(19, Z19)
+	N_STORE(20, Z20)
+	N_STORE(21, Z21)
+	N_STORE(22, Z22)
+	N_STORE(23, Z23)
+	VZEROUPPER
+	RET

@@ -26,10 +26,35 @@ func TestTileArgsLayout(t *testing.T) {
 		{"blocks", unsafe.Offsetof(a.blocks), 72},
 		{"lastRows", unsafe.Offsetof(a.lastRows), 80},
 		{"relu", unsafe.Offsetof(a.relu), 88},
-		{"seg.off", unsafe.Offsetof(a.seg) + unsafe.Offsetof(a.seg.off), 96},
-		{"seg.mask", unsafe.Offsetof(a.seg) + unsafe.Offsetof(a.seg.mask), 144},
+		{"segOff", unsafe.Offsetof(a.segOff), 96},
+		{"segMask", unsafe.Offsetof(a.segMask), 144},
 		{"laneMask", unsafe.Offsetof(a.laneMask), 192},
 		{"wsave", unsafe.Offsetof(a.wsave), 384},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("offset of %s = %d, want %d", tc.name, tc.got, tc.want)
+		}
+	}
+}
+
+// TestNarrowArgsLayout pins the narrowArgs offsets that conv_amd64.s uses.
+func TestNarrowArgsLayout(t *testing.T) {
+	var a narrowArgs
+	for _, tc := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"in", unsafe.Offsetof(a.in), 0},
+		{"weights", unsafe.Offsetof(a.weights), 8},
+		{"bias", unsafe.Offsetof(a.bias), 16},
+		{"dst", unsafe.Offsetof(a.dst), 24},
+		{"taps", unsafe.Offsetof(a.taps), 32},
+		{"ntaps", unsafe.Offsetof(a.ntaps), 40},
+		{"inChannels", unsafe.Offsetof(a.inChannels), 48},
+		{"chanStride", unsafe.Offsetof(a.chanStride), 56},
+		{"relu", unsafe.Offsetof(a.relu), 64},
+		{"segOff", unsafe.Offsetof(a.segOff), 72},
+		{"segMask", unsafe.Offsetof(a.segMask), 456},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("offset of %s = %d, want %d", tc.name, tc.got, tc.want)

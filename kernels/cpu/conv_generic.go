@@ -7,3 +7,8 @@ package cpu
 func (c *Conv) tileSIMD(j *job, q0, b0, b1 int) {
 	c.tileGo(&j.geom, j.dst, j.src, q0, b0, b1)
 }
+
+// tileNarrow is never reached without assembly kernels.
+func (c *Conv) tileNarrow(j *job, q0 int) {
+	c.tileGo(&j.geom, j.dst, j.src, q0, 0, c.blocks)
+}

@@ -98,6 +98,9 @@ func fixedConvCases() []convCase {
 		{"width33", conv3x3(16, 17, 1, false), 1, 9, 33},
 		{"cout1", conv3x3(64, 1, 1, false), 1, 20, 20},
 		{"cout5", conv3x3(10, 5, 2, true), 1, 24, 18},
+		{"cout1/wide", conv3x3(20, 1, 1, false), 2, 30, 77},
+		{"cout3/dil8", conv3x3(9, 3, 8, true), 1, 33, 40},
+		{"cout4/relu", conv3x3(16, 4, 2, true), 1, 18, 16},
 		{"batch2", conv3x3(16, 24, 1, true), 2, 12, 40},
 		{"k1152", conv3x3(128, 16, 1, true), 1, 8, 48},
 		{"rows70", conv3x3(8, 16, 1, true), 1, 64, 70},
@@ -223,7 +226,7 @@ func TestConvReach(t *testing.T) {
 			t.Fatalf("%s: NewConv: %v", tc.name, err)
 		}
 		g := c.geometry(tc.h, tc.w)
-		for _, impl := range []convImpl{implGo, implAVX2, implAVX512} {
+		for _, impl := range []convImpl{implGo, implAVX2, implAVX512, implAVX512Narrow} {
 			tiles := (g.flat + impl.pixels() - 1) / impl.pixels()
 			maxTap := int64(0)
 			for _, off := range g.taps[:g.ntaps] {
@@ -246,12 +249,14 @@ func TestConvSegments(t *testing.T) {
 	} {
 		g := convGeom{oh: tc.oh, ow: tc.ow, wq: tc.wq, flat: (tc.oh-1)*tc.wq + tc.ow}
 		stored := make([]int, tc.oh*tc.ow)
+		var off [6]int64
+		var mask [6]uint64
 		for q0 := 0; q0 < g.flat; q0 += 3 * tc.lanes {
-			s := g.segments(q0, tc.lanes, 3)
+			g.fillSegments(q0, tc.lanes, off[:], mask[:])
 			for seg := range 6 {
 				for i := range tc.lanes {
-					if s.mask[seg]>>i&1 == 1 {
-						stored[s.off[seg]+int64(i)]++
+					if mask[seg]>>i&1 == 1 {
+						stored[off[seg]+int64(i)]++
 					}
 				}
 			}
