@@ -10,8 +10,9 @@ var errNoPixels = errors.New("decoded image does not cover its declared size")
 
 // fromImage copies a decoded image into a pooled Image of the size in cfg,
 // then zeroes the decoder's buffers. GIF frames smaller than the logical
-// screen are placed on a transparent canvas, as libvips does.
-func fromImage(src image.Image, cfg image.Config) (*Image, error) {
+// screen are placed on a transparent canvas, as libvips does. format picks
+// the YCbCr conversion: libwebp's for WebP, libjpeg's otherwise.
+func fromImage(src image.Image, cfg image.Config, format string) (*Image, error) {
 	w, h := cfg.Width, cfg.Height
 	b := src.Bounds()
 	if b.Empty() || (!b.Eq(image.Rect(0, 0, w, h)) && !b.In(image.Rect(0, 0, w, h))) {
@@ -25,12 +26,16 @@ func fromImage(src image.Image, cfg image.Config) (*Image, error) {
 		fill(alpha, 0xff)
 	}
 
+	yuv := convertYCbCr
+	if format == FormatWebP {
+		yuv = convertWebPYUV
+	}
 	switch s := src.(type) {
 	case *image.YCbCr:
-		convertYCbCr(img, s)
+		yuv(img, s)
 		wipeYCbCr(s)
 	case *image.NYCbCrA:
-		convertYCbCr(img, &s.YCbCr)
+		yuv(img, &s.YCbCr)
 		copyPlane(alpha, w, s.A, s.AStride, b)
 		wipeYCbCr(&s.YCbCr)
 		clear(s.A)

@@ -99,7 +99,7 @@ func Decode(data []byte, maxPixels int) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := fromImage(src, cfg)
+	img, err := fromImage(src, cfg, format)
 	if err != nil {
 		return nil, DecodeError{Format: format, Err: err}
 	}
