@@ -78,55 +78,110 @@ func decodeEscaped(raw []byte, base int, pool *bufPool) (*pooledBuf, int, error)
 }
 
 // decodeEscapedText decodes raw[start:] into dst, a chunk at a time.
+// Runs of plain bytes between escapes are copied into the chunk whole, so
+// that escapes cost only where they are: an encoder that writes "/" as
+// "\/" escapes one base64 character in 64 on average.
 func decodeEscapedText(raw []byte, start, base int, dst []byte) (int, error) {
-	var chunk [base64Chunk]byte
-	k, n, chars := 0, 0, 0
-	chunkStart := start // raw offset of chunk[0]
-	firstBad := -1      // raw offset of the first character outside base64
+	d := chunkDecoder{raw: raw, dst: dst, chunkStart: start}
 	for i := start; i < len(raw); {
-		c, next, ok := unescapeAt(raw, i)
-		if !ok {
-			return 0, syntaxError(base+i, "invalid escape in a string")
-		}
-		if c == '\r' || c == '\n' {
+		switch raw[i] {
+		case '\\':
+			c, next, ok := unescapeAt(raw, i)
+			if !ok {
+				return 0, syntaxError(base+i, "invalid escape in a string")
+			}
+			if c != '\r' && c != '\n' {
+				if err := d.makeRoom(i); err != nil {
+					return 0, err
+				}
+				d.chunk[d.k] = c
+				d.k++
+				d.chars++
+			}
 			i = next
-			continue
-		}
-		if k == len(chunk) {
-			// Padding may only end the text: a full chunk that ends in '='
-			// followed by more characters is two base64 texts glued together.
-			if chunk[k-1] == '=' {
-				return 0, base64Error(base64.CorruptInputError(0), i)
+		case '\r', '\n':
+			i++
+		default:
+			if err := d.makeRoom(i); err != nil {
+				return 0, err
 			}
-			m, err := base64.StdEncoding.Decode(dst[n:], chunk[:])
-			if err != nil {
-				return 0, chunkError(err, raw, chunkStart)
-			}
-			n += m
-			k = 0
-			chunkStart = i
+			m := plainRun(raw[i:min(len(raw), i+len(d.chunk)-d.k)])
+			copy(d.chunk[d.k:], raw[i:i+m])
+			d.k += m
+			d.chars += m
+			i += m
 		}
-		if firstBad < 0 && !isBase64(c) {
-			firstBad = i
-		}
-		chunk[k] = c
-		k++
-		chars++
-		i = next
 	}
 
-	enc, err := paddingEncoding(chars, len(raw))
+	enc, err := paddingEncoding(d.chars, len(raw))
 	if err != nil {
-		if firstBad >= 0 {
-			err = base64Error(base64.CorruptInputError(0), firstBad)
+		if bad := firstNonBase64Escaped(raw, start); bad >= 0 {
+			err = base64Error(base64.CorruptInputError(0), bad)
 		}
 		return 0, err
 	}
-	m, err := enc.Decode(dst[n:], chunk[:k])
+	m, err := enc.Decode(dst[d.n:], d.chunk[:d.k])
 	if err != nil {
-		return 0, chunkError(err, raw, chunkStart)
+		return 0, chunkError(err, raw, d.chunkStart)
 	}
-	return n + m, nil
+	return d.n + m, nil
+}
+
+// chunkDecoder collects unescaped base64 characters of raw in chunk and
+// decodes each full chunk into dst.
+type chunkDecoder struct {
+	chunk      [base64Chunk]byte
+	k          int // characters in chunk
+	n          int // bytes decoded into dst
+	chars      int // characters collected so far, in all chunks
+	chunkStart int // raw offset of chunk[0]
+	raw, dst   []byte
+}
+
+// makeRoom decodes the chunk when it is full, before a character at raw
+// offset i is added to it. Decoding waits for that next character, so that
+// the last chunk, which may lack padding, is left for the caller.
+func (d *chunkDecoder) makeRoom(i int) error {
+	if d.k < len(d.chunk) {
+		return nil
+	}
+	// Padding may only end the text: a full chunk that ends in '=' followed
+	// by more characters is two base64 texts glued together.
+	if d.chunk[d.k-1] == '=' {
+		return base64Error(base64.CorruptInputError(0), i)
+	}
+	m, err := base64.StdEncoding.Decode(d.dst[d.n:], d.chunk[:])
+	if err != nil {
+		return chunkError(err, d.raw, d.chunkStart)
+	}
+	d.n += m
+	d.k = 0
+	d.chunkStart = i
+	return nil
+}
+
+// plainRun returns the length of the prefix of b without backslash, CR or
+// LF.
+func plainRun(b []byte) int {
+	for i, c := range b {
+		if c == '\\' || c == '\r' || c == '\n' {
+			return i
+		}
+	}
+	return len(b)
+}
+
+// firstNonBase64Escaped returns the raw offset of the first character of
+// raw[start:] that, unescaped, is neither base64, '=', CR nor LF; or -1.
+func firstNonBase64Escaped(raw []byte, start int) int {
+	for i := start; i < len(raw); {
+		c, next, ok := unescapeAt(raw, i)
+		if !ok || !isBase64(c) && c != '\r' && c != '\n' {
+			return i
+		}
+		i = next
+	}
+	return -1
 }
 
 // chunkError turns a decode error at an offset into a chunk back into the
@@ -138,7 +193,10 @@ func chunkError(err error, raw []byte, chunkStart int) error {
 	}
 	i := chunkStart
 	for left := int(corrupt); i < len(raw); {
-		c, next, _ := unescapeAt(raw, i)
+		c, next, ok := unescapeAt(raw, i)
+		if !ok {
+			break // not reached: the decoder saw only validated escapes
+		}
 		if c != '\r' && c != '\n' {
 			if left == 0 {
 				break

@@ -390,3 +390,52 @@ func referenceDecode(s string) ([]byte, error) {
 	}
 	return base64.StdEncoding.DecodeString(s)
 }
+
+// TestParseJSONRequestChunkBoundaries decodes escaped texts whose length
+// falls around the chunk size, with escapes and line breaks in random
+// places, including padding that ends a chunk exactly.
+func TestParseJSONRequestChunkBoundaries(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var pool bufPool
+	for _, chars := range []int{base64Chunk - 4, base64Chunk, base64Chunk + 4,
+		2*base64Chunk - 4, 2 * base64Chunk, 2*base64Chunk + 4, 3*base64Chunk + 8} {
+		for _, variant := range []struct {
+			tail int // bytes past whole 3-byte groups
+			enc  *base64.Encoding
+		}{
+			{0, base64.StdEncoding}, {1, base64.StdEncoding}, {2, base64.StdEncoding},
+			{1, base64.RawStdEncoding}, {2, base64.RawStdEncoding},
+		} {
+			payload := testPayload(chars/4*3 - 3 + variant.tail)
+			text := variant.enc.EncodeToString(payload)
+			var b strings.Builder
+			for i := 0; i < len(text); i++ {
+				switch c := text[i]; {
+				case r.IntN(8) == 0:
+					fmt.Fprintf(&b, `\u%04x`, c)
+				case c == '/':
+					b.WriteString(`\/`)
+				default:
+					b.WriteByte(c)
+				}
+				if r.IntN(50) == 0 {
+					b.WriteString(`\r\n`)
+				}
+			}
+			b.WriteString(`\r\n`)
+			name := fmt.Sprintf("%d chars tail %d", len(text), variant.tail)
+			t.Run(name, func(t *testing.T) {
+				var req jsonRequest
+				body := []byte(`{"image":"` + b.String() + `"}`)
+				if err := parseJSONRequest(body, &pool, &req); err != nil {
+					t.Fatalf("parseJSONRequest: %v", err)
+				}
+				defer pool.put(req.image)
+				if !bytes.Equal(req.imageBytes(), payload) {
+					t.Fatalf("decoded %d bytes, want %d (equal prefix %d)", req.imageLen,
+						len(payload), commonPrefix(req.imageBytes(), payload))
+				}
+			})
+		}
+	}
+}

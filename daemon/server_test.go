@@ -55,7 +55,7 @@ type testServer struct {
 
 // startServer starts a server for cfg on 127.0.0.1:0 and shuts it down when
 // the test ends.
-func startServer(t *testing.T, cfg Config, r Remover) *testServer {
+func startServer(t testing.TB, cfg Config, r Remover) *testServer {
 	t.Helper()
 	logs := &syncBuffer{}
 	cfg.Logger = slog.New(slog.NewJSONHandler(logs, nil))
