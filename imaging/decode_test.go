@@ -2,8 +2,6 @@ package imaging
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
@@ -13,6 +11,8 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 )
@@ -20,13 +20,13 @@ import (
 // exifTIFF returns a big-endian TIFF structure whose IFD0 holds only the
 // orientation tag.
 func exifTIFF(orientation int) []byte {
-	b := []byte("MM\x00*\x00\x00\x00\x08") // header, IFD0 at offset 8
+	b := []byte("MM\x00*\x00\x00\x00\x08")  // header, IFD0 at offset 8
 	b = binary.BigEndian.AppendUint16(b, 1) // one entry
 	b = binary.BigEndian.AppendUint16(b, tagOrientation)
 	b = binary.BigEndian.AppendUint16(b, 3) // SHORT
 	b = binary.BigEndian.AppendUint32(b, 1) // one value
 	b = binary.BigEndian.AppendUint16(b, uint16(orientation))
-	b = append(b, 0, 0)                     // the value field's unused half
+	b = append(b, 0, 0)                        // the value field's unused half
 	return binary.BigEndian.AppendUint32(b, 0) // no next IFD
 }
 
