@@ -24,34 +24,51 @@ const (
 // the content of its "image" field as a subslice of body: the image is
 // neither copied nor written anywhere. The text fields "output", "format"
 // and "bg_color" set p; other fields are ignored. Both CRLF and bare LF
-// line ends are accepted. Errors are *requestError values.
+// line ends are accepted, one of them throughout a body. Errors are
+// *requestError values.
 func parseMultipart(body, boundary []byte, p *params) ([]byte, error) {
 	if len(boundary) == 0 || len(boundary) > maxBoundary {
 		return nil, multipartError("the Content-Type has no valid boundary")
 	}
-	// delim is "\n--boundary"; a part's content ends at the line end before
-	// it, and the first delimiter may also start the body.
-	var delimBuf [3 + maxBoundary]byte
-	delim := append(append(delimBuf[:0], "\n--"...), boundary...)
+	// A part's content ends right before the line end that precedes the
+	// next "--boundary". As in mime/multipart, the line end of the first
+	// delimiter line, CRLF or a bare LF, is taken as the body's line end.
+	var delimBuf [4 + maxBoundary]byte
+	crlfDelim := append(append(delimBuf[:0], "\r\n--"...), boundary...)
+	lfDelim, dashBoundary := crlfDelim[1:], crlfDelim[2:]
 
 	pos := 0
-	if !bytes.HasPrefix(body, delim[1:]) {
-		i := bytes.Index(body, delim)
+	if !bytes.HasPrefix(body, dashBoundary) {
+		i := bytes.Index(body, lfDelim)
 		if i < 0 {
 			return nil, multipartError("no part delimiter found")
 		}
 		pos = i + 1
 	}
+	pos += len(dashBoundary)
 
 	var image []byte
+	var delim []byte // the body's delimiter, set at the first delimiter line
 	for {
-		// pos is at "--boundary".
-		pos += len(delim) - 1
+		// pos is right after a "--boundary".
 		if bytes.HasPrefix(body[pos:], []byte("--")) {
 			break // the close delimiter
 		}
+		// Transport padding (spaces and tabs), then the line end.
 		lineEnd := bytes.IndexByte(body[pos:], '\n')
-		if lineEnd < 0 || len(bytes.TrimRight(body[pos:pos+lineEnd], " \t\r")) != 0 {
+		if lineEnd < 0 {
+			return nil, multipartError("invalid part delimiter line")
+		}
+		line := body[pos : pos+lineEnd]
+		crlf := bytes.HasSuffix(line, []byte{'\r'})
+		if delim == nil {
+			delim = lfDelim
+			if crlf {
+				delim = crlfDelim
+			}
+		}
+		if crlf != (len(delim) == len(crlfDelim)) ||
+			len(bytes.TrimRight(bytes.TrimSuffix(line, []byte{'\r'}), " \t")) != 0 {
 			return nil, multipartError("invalid part delimiter line")
 		}
 		pos += lineEnd + 1
@@ -67,8 +84,7 @@ func parseMultipart(body, boundary []byte, p *params) ([]byte, error) {
 			return nil, multipartError("a part has no closing delimiter")
 		}
 		content := body[pos : pos+end]
-		content = bytes.TrimSuffix(content, []byte{'\r'})
-		pos += end + 1
+		pos += end + len(delim)
 
 		if err := multipartField(name, content, p, &image); err != nil {
 			return nil, err
