@@ -97,7 +97,7 @@ func maxPoolPlanes(j *job, u int) {
 // column pools alone.
 func maxPoolRow2x2(out, a, b []float32) {
 	full := min(len(out), len(a)/2)
-	for i := range full {
+	for i := maxPoolRow2x2SIMD(out[:full], a, b); i < full; i++ {
 		out[i] = max32(max32(a[2*i], a[2*i+1]), max32(b[2*i], b[2*i+1]))
 	}
 	if full < len(out) {

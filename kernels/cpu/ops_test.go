@@ -28,19 +28,22 @@ func TestMaxPoolMatchesReference(t *testing.T) {
 	} {
 		name := fmt.Sprintf("%dx%ds%dx%d/ceil=%v/%dx%dx%dx%d", tc.p.KH, tc.p.KW,
 			tc.p.StrideH, tc.p.StrideW, tc.p.CeilMode, tc.n, tc.c, tc.h, tc.w)
-		t.Run(name, func(t *testing.T) {
-			src := randomSlice(r, tc.n*tc.c*tc.h*tc.w)
-			oh, ow := tc.p.OutSize(tc.h, tc.w)
-			want := make([]float32, tc.n*tc.c*oh*ow)
-			got := make([]float32, len(want))
-			MaxPoolReference(want, src, tc.p, tc.n, tc.c, tc.h, tc.w)
-			MaxPool(pool, got, src, tc.p, tc.n, tc.c, tc.h, tc.w)
-			for i := range want {
-				if got[i] != want[i] {
-					t.Fatalf("output %d: got %g, want %g", i, got[i], want[i])
+		src := randomSlice(r, tc.n*tc.c*tc.h*tc.w)
+		oh, ow := tc.p.OutSize(tc.h, tc.w)
+		want := make([]float32, tc.n*tc.c*oh*ow)
+		MaxPoolReference(want, src, tc.p, tc.n, tc.c, tc.h, tc.w)
+		for _, impl := range impls(t) {
+			impl.use()
+			t.Run(impl.name+"/"+name, func(t *testing.T) {
+				got := make([]float32, len(want))
+				MaxPool(pool, got, src, tc.p, tc.n, tc.c, tc.h, tc.w)
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("output %d: got %g, want %g", i, got[i], want[i])
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
@@ -75,24 +78,35 @@ func TestResizeBilinearMatchesReference(t *testing.T) {
 		{1, 2, 20, 30, 7, 11},
 		{1, 1, 5, 5, 5, 5},
 		{1, 1, 3, 4000, 6, 4100},
+		{1, 1, 1, 1, 2, 2},
+		{1, 1, 2, 2, 4, 4},
+		{1, 3, 5, 9, 10, 18},
+		{2, 2, 4, 10, 8, 20},
+		{1, 1, 6, 17, 12, 34},
+		{1, 1, 3, 26, 6, 52},
+		{1, 1, 3, 1500, 6, 3000},
+		{1, 1, 4, 33, 8, 50},
 	} {
 		name := fmt.Sprintf("%dx%dx%dx%d-to-%dx%d", tc.n, tc.c, tc.h, tc.w, tc.oh, tc.ow)
-		t.Run(name, func(t *testing.T) {
-			src := randomSlice(r, tc.n*tc.c*tc.h*tc.w)
-			want := make([]float32, tc.n*tc.c*tc.oh*tc.ow)
-			got := make([]float32, len(want))
-			ResizeBilinearReference(want, src, tc.n, tc.c, tc.h, tc.w, tc.oh, tc.ow)
-			ResizeBilinear(pool, got, src, tc.n, tc.c, tc.h, tc.w, tc.oh, tc.ow)
-			for i := range want {
-				// The float32 source coordinate is off by a few ulps of
-				// its size; samples in [−1, 1] change by at most 2 per
-				// pixel.
-				tol := 1e-6 + 16*0x1p-23*float64(max(tc.h, tc.w))
-				if d := math.Abs(float64(got[i] - want[i])); d > tol {
-					t.Fatalf("output %d: got %g, want %g", i, got[i], want[i])
+		src := randomSlice(r, tc.n*tc.c*tc.h*tc.w)
+		want := make([]float32, tc.n*tc.c*tc.oh*tc.ow)
+		ResizeBilinearReference(want, src, tc.n, tc.c, tc.h, tc.w, tc.oh, tc.ow)
+		for _, impl := range impls(t) {
+			impl.use()
+			t.Run(impl.name+"/"+name, func(t *testing.T) {
+				got := make([]float32, len(want))
+				ResizeBilinear(pool, got, src, tc.n, tc.c, tc.h, tc.w, tc.oh, tc.ow)
+				for i := range want {
+					// The float32 source coordinate is off by a few ulps
+					// of its size; samples in [−1, 1] change by at most 2
+					// per pixel.
+					tol := 1e-6 + 16*0x1p-23*float64(max(tc.h, tc.w))
+					if d := math.Abs(float64(got[i] - want[i])); d > tol {
+						t.Fatalf("output %d: got %g, want %g", i, got[i], want[i])
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
@@ -129,7 +143,7 @@ func TestElementwise(t *testing.T) {
 	for i := range a {
 		a[i] *= 30
 	}
-	a[0], a[1] = -200, 200
+	a[0], a[1], a[2], a[3], a[4], a[5] = -200, 200, -90, -87.5, 17, float32(math.Inf(-1))
 
 	t.Run("add", func(t *testing.T) {
 		dst := make([]float32, n)
