@@ -13,6 +13,8 @@ import (
 // write the response. Every buffer that held request data is wiped before the
 // handler returns, fasthttp's request body included.
 func (s *Server) remove(ctx *fasthttp.RequestCtx) {
+	defer clear(ctx.Request.Body())
+
 	if s.draining.Load() {
 		ctx.Response.Header.Set("Retry-After", "5")
 		s.writeError(ctx, newRequestError(fasthttp.StatusServiceUnavailable,
@@ -29,7 +31,6 @@ func (s *Server) remove(ctx *fasthttp.RequestCtx) {
 			s.cfg.Concurrency))
 		return
 	}
-	defer clear(ctx.Request.Body())
 
 	job, release, err := s.readJob(ctx)
 	defer release()

@@ -24,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/rmbgd/rmbgd/engine"
 )
 
@@ -886,4 +888,74 @@ func keysOf(m map[string]any) []string {
 		keys = append(keys, k)
 	}
 	return keys
+}
+
+// captureRemover keeps the image slice of each job, which a real Remover
+// must not do, so that a test can check the daemon wiped it.
+type captureRemover struct {
+	pngRemover
+	images [][]byte
+}
+
+func (r *captureRemover) Remove(ctx context.Context, job engine.Job) (*engine.Result, error) {
+	r.images = append(r.images, job.Image)
+	return r.pngRemover.Remove(ctx, job)
+}
+
+func TestRemoveWipesRequestData(t *testing.T) {
+	img := testPNG(t, 12, 12)
+	tests := []struct {
+		name, ct string
+		body     []byte
+		status   int
+	}{
+		{"raw", "image/png", img, 200},
+		{"JSON", "application/json", jsonBody(img, ""), 200},
+		{"JSON escaped", "application/json",
+			[]byte(`{"image":"` + escapeSlashes(base64.StdEncoding.EncodeToString(img)) + `"}`),
+			200},
+		{"failed decode", "image/png", img[:len(img)-20], 422},
+		{"bad parameter", "application/json", jsonBody(img, `,"format":"tiff"`), 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &captureRemover{}
+			s, err := New(Config{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The handler runs on this goroutine, so the test can look at
+			// fasthttp's request buffer right after it returns.
+			var req fasthttp.Request
+			req.Header.SetMethod("POST")
+			req.SetRequestURI("/v1/remove")
+			req.Header.SetContentType(tt.ct)
+			req.SetBody(tt.body)
+			var ctx fasthttp.RequestCtx
+			ctx.Init(&req, nil, nil)
+
+			s.handle(&ctx)
+			if got := ctx.Response.StatusCode(); got != tt.status {
+				t.Fatalf("status = %d, want %d (%s)", got, tt.status, ctx.Response.Body())
+			}
+			if !allZero(ctx.Request.Body()) {
+				t.Error("the request body was not wiped")
+			}
+			for i, image := range r.images {
+				if !allZero(image) {
+					t.Errorf("the image buffer of job %d was not wiped", i)
+				}
+			}
+			ctx.Response.Reset() // releases the result
+		})
+	}
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
