@@ -157,71 +157,80 @@ func reduceRows(dst, src []uint8, rowLen int, t axisTaps) {
 	}
 }
 
-// reduceColumns applies horizontal taps to each row of a w×h image.
+// reduceColumns applies horizontal taps to each row of a w×h image. The
+// image is transposed so that the taps combine whole rows, which the row
+// kernels do with SIMD, and transposed back.
 func reduceColumns(dst, src []uint8, w, h, ch int, t axisTaps) {
 	ow := len(t.start)
-	for y := 0; y < h; y++ {
-		row := src[y*w*ch:][:w*ch]
-		out := dst[y*ow*ch:][:ow*ch]
-		switch ch {
-		case 1:
-			reduceRow1(out, row, t)
-		case 3:
-			reduceRow3(out, row, t)
-		default:
-			reduceRowN(out, row, ch, t)
-		}
-	}
+	cols := getBytes(w * h * ch)
+	defer putBytes(cols)
+	transpose(cols, src, w, h, ch)
+	out := getBytes(ow * h * ch)
+	defer putBytes(out)
+	reduceRows(out, cols, h*ch, t)
+	transpose(dst, out, h, ow, ch)
 }
 
-func reduceRow1(out, row []uint8, t axisTaps) {
-	n := t.n
-	for o := range out {
-		ws := t.weight[o*n:][:n]
-		px := row[t.start[o]:][:n]
-		var sum int32
-		for k, w := range ws {
-			sum += int32(w) * int32(px[k])
-		}
-		out[o] = clampToByte(roundFixed(sum))
-	}
-}
+// transposeBlock is the side of the square blocks transpose copies: the
+// block's source rows stay in L1 while each destination row gets a
+// contiguous run. Measured on the development machine, 8 beat 16 to 64.
+const transposeBlock = 8
 
-func reduceRow3(out, row []uint8, t axisTaps) {
-	n := t.n
-	for o := 0; o < len(t.start); o++ {
-		ws := t.weight[o*n:][:n]
-		px := row[3*int(t.start[o]):][:3*n]
-		var r, g, b int32
-		for k, w := range ws {
-			wv := int32(w)
-			r += wv * int32(px[3*k])
-			g += wv * int32(px[3*k+1])
-			b += wv * int32(px[3*k+2])
-		}
-		out[3*o] = clampToByte(roundFixed(r))
-		out[3*o+1] = clampToByte(roundFixed(g))
-		out[3*o+2] = clampToByte(roundFixed(b))
-	}
-}
-
-func reduceRowN(out, row []uint8, ch int, t axisTaps) {
-	n := t.n
-	for o := 0; o < len(t.start); o++ {
-		ws := t.weight[o*n:][:n]
-		px := row[ch*int(t.start[o]):][:ch*n]
-		for c := 0; c < ch; c++ {
-			var sum int32
-			for k, w := range ws {
-				sum += int32(w) * int32(px[ch*k+c])
+// transpose writes the h×w transpose of the w×h image src, whose pixels
+// have ch bytes: pixel (x, y) of src becomes pixel (y, x) of dst.
+func transpose(dst, src []uint8, w, h, ch int) {
+	stride := w * ch
+	for y0 := 0; y0 < h; y0 += transposeBlock {
+		y1 := min(y0+transposeBlock, h)
+		for x0 := 0; x0 < w; x0 += transposeBlock {
+			for x := x0; x < min(x0+transposeBlock, w); x++ {
+				d := dst[(x*h+y0)*ch : (x*h+y1)*ch]
+				s := y0*stride + x*ch
+				switch ch {
+				case 1:
+					for i := range d {
+						d[i] = src[s]
+						s += stride
+					}
+				case 3:
+					for i := 0; i+2 < len(d); i += 3 {
+						p := src[s : s+3 : s+3]
+						d[i], d[i+1], d[i+2] = p[0], p[1], p[2]
+						s += stride
+					}
+				default:
+					for i := 0; i < len(d); i += ch {
+						copy(d[i:i+ch], src[s:s+ch])
+						s += stride
+					}
+				}
 			}
-			out[ch*o+c] = clampToByte(roundFixed(sum))
 		}
 	}
 }
 
-// cubicRow filters one row horizontally into rounded, unclamped sums.
+// cubicRow filters one row horizontally with four taps into rounded,
+// unclamped sums.
 func cubicRow(out []int16, row []uint8, ch int, t axisTaps) {
+	if t.n != 4 {
+		cubicRowN(out, row, ch, t)
+		return
+	}
+	for o := 0; o < len(t.start); o++ {
+		ws := t.weight[4*o:][:4]
+		w0, w1, w2, w3 := int32(ws[0]), int32(ws[1]), int32(ws[2]), int32(ws[3])
+		px := row[ch*int(t.start[o]):][:4*ch]
+		dst := out[ch*o:][:ch]
+		for c := range dst {
+			sum := w0*int32(px[c]) + w1*int32(px[ch+c]) + w2*int32(px[2*ch+c]) + w3*int32(px[3*ch+c])
+			dst[c] = int16(roundFixed(sum))
+		}
+	}
+}
+
+// cubicRowN is cubicRow for images narrower than four pixels, where the
+// folded taps are fewer.
+func cubicRowN(out []int16, row []uint8, ch int, t axisTaps) {
 	n := t.n
 	for o := 0; o < len(t.start); o++ {
 		ws := t.weight[o*n:][:n]
@@ -239,21 +248,92 @@ func cubicRow(out []int16, row []uint8, ch int, t axisTaps) {
 // cubicColumns combines len(w) consecutive rows of mid, starting at row
 // first, into one output row, clamped to 8 bits.
 func cubicColumns(out []uint8, mid []int16, stride, first int, w []int16) {
-	for i := range out {
-		var sum int32
-		for k, wv := range w {
-			sum += int32(wv) * int32(mid[(first+k)*stride+i])
-		}
-		out[i] = clampToByte(roundFixed(sum))
+	var offsets [maxTaps]int
+	for k := range w {
+		offsets[k] = (first + k) * stride
 	}
+	weightedRowsI16(out, mid, offsets[:len(w)], w)
+}
+
+// maxTaps bounds the taps the row kernels take: Lanczos-3 reaches 25 taps
+// at the largest shrink left after the box filter (just under 4).
+const maxTaps = 32
+
+// packPairs packs the weights two by two for the assembly kernels, padding
+// an odd count with a zero weight on a repeated row.
+func packPairs(pairs *[maxTaps / 2]int32, offs *[maxTaps]int, offsets []int, w []int16) int {
+	n := copy(offs[:], offsets)
+	if n%2 == 1 {
+		offs[n] = offs[n-1]
+	}
+	for p := 0; p < (n+1)/2; p++ {
+		lo := uint16(w[2*p])
+		var hi uint16
+		if 2*p+1 < n {
+			hi = uint16(w[2*p+1])
+		}
+		pairs[p] = int32(uint32(lo) | uint32(hi)<<16)
+	}
+	return (n + 1) / 2
 }
 
 // weightedRows sets dst[i] to the rounded, clamped sum over k of
-// w[k]·src[offsets[k]+i].
+// w[k]·src[offsets[k]+i]; every offsets[k]+len(dst) must be within src.
 func weightedRows(dst, src []uint8, offsets []int, w []int16) {
+	n := len(dst) &^ 15
+	if !useAVX2 || n == 0 || len(w) > maxTaps {
+		weightedRowsGo(dst, src, offsets, w, 0)
+		return
+	}
+	for _, off := range offsets {
+		if off < 0 || off+len(dst) > len(src) {
+			panic("imaging: row offset out of range")
+		}
+	}
+	var pairs [maxTaps / 2]int32
+	var offs [maxTaps]int
+	np := packPairs(&pairs, &offs, offsets, w)
+	rowsU8AVX2(&dst[0], n, &src[0], &offs[0], &pairs[0], np)
+	weightedRowsGo(dst, src, offsets, w, n)
+}
+
+// weightedRowsI16 is weightedRows over int16 rows.
+func weightedRowsI16(dst []uint8, src []int16, offsets []int, w []int16) {
+	n := len(dst) &^ 15
+	if !useAVX2 || n == 0 || len(w) > maxTaps {
+		weightedRowsI16Go(dst, src, offsets, w, 0)
+		return
+	}
+	var pairs [maxTaps / 2]int32
+	var offs [maxTaps]int
+	for k, off := range offsets {
+		if off < 0 || off+len(dst) > len(src) {
+			panic("imaging: row offset out of range")
+		}
+		offs[k] = 2 * off
+	}
+	np := packPairs(&pairs, &offs, offs[:len(offsets)], w)
+	rowsI16AVX2(&dst[0], n, &src[0], &offs[0], &pairs[0], np)
+	weightedRowsI16Go(dst, src, offsets, w, n)
+}
+
+// weightedRowsI16Go is the Go form of weightedRowsI16 from index from on.
+func weightedRowsI16Go(dst []uint8, src []int16, offsets []int, w []int16, from int) {
+	for i := from; i < len(dst); i++ {
+		var sum int32
+		for k, off := range offsets {
+			sum += int32(w[k]) * int32(src[off+i])
+		}
+		dst[i] = clampToByte(roundFixed(sum))
+	}
+}
+
+// weightedRowsGo is the Go form of weightedRows from index from on, and
+// the reference of the assembly kernel.
+func weightedRowsGo(dst, src []uint8, offsets []int, w []int16, from int) {
 	const chunk = 1024
 	var acc [chunk]int32
-	for x0 := 0; x0 < len(dst); x0 += chunk {
+	for x0 := from; x0 < len(dst); x0 += chunk {
 		n := min(chunk, len(dst)-x0)
 		a := acc[:n]
 		clear(a)
