@@ -158,6 +158,10 @@ func writePNG(w io.Writer, width, height int, c pngColor, fill func(y int, row [
 	return writeChunk(w, "IEND", nil)
 }
 
+// pngFilterTypes maps the candidates of pngRowBuffers.filtered (None, Sub,
+// Up, Paeth) to their PNG filter type bytes; type 3 is Average, unused here.
+var pngFilterTypes = [4]byte{0, 1, 2, 4}
+
 // filterRow returns the best filtered form of rb.cur, filter byte first.
 func filterRow(rb *pngRowBuffers, bpp int, first bool) []uint8 {
 	cur, prev := rb.cur, rb.prev
@@ -188,7 +192,7 @@ func filterRow(rb *pngRowBuffers, bpp int, first bool) []uint8 {
 		}
 	}
 	out := rb.filtered[best]
-	out[0] = byte(best)
+	out[0] = pngFilterTypes[best]
 	if best == 0 {
 		copy(out[1:], cur)
 	}
