@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 
 	"github.com/rmbgd/rmbgd/daemon"
+	"github.com/rmbgd/rmbgd/engine"
 	"github.com/rmbgd/rmbgd/models"
 )
 
@@ -15,14 +15,25 @@ import (
 type pipeline interface {
 	daemon.Remover
 	Warm(ctx context.Context) error
-	Close()
+	Close() error
 }
 
 // openEngine loads the model at path into a CPU pipeline with threads
 // inference threads (0: one per core).
 func openEngine(path string, threads int, log *slog.Logger) (pipeline, error) {
-	// TODO: build the CPU pipeline once package engine provides it.
-	return nil, errors.New("load engine: this build has no CPU pipeline")
+	p, err := engine.NewCPU(engine.CPUConfig{ModelPath: path, Threads: threads, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("load engine: %w", err)
+	}
+	return p, nil
+}
+
+// closeEngine closes eng and logs a failure, which only matters to the
+// log because the process is about to exit.
+func closeEngine(eng pipeline, log *slog.Logger) {
+	if err := eng.Close(); err != nil {
+		log.Warn("closing the engine failed", "error", err)
+	}
 }
 
 // resolveModel returns path when it names a file, or the installed,

@@ -5,6 +5,7 @@
 //	rmbgd cut IN -o OUT cut out the foreground of image files, without HTTP
 //	rmbgd model fetch   download and verify a model
 //	rmbgd model path    print the path of the installed model
+//	rmbgd bench cpu     measure end-to-end latency on the CPU backend
 //	rmbgd version       print the version
 //
 // Every subcommand prints its flags with -h. Exit status: 0 on success, 1
@@ -41,6 +42,7 @@ func commands() []command {
 		{"serve", "serve the HTTP API", runServe},
 		{"cut", "cut out the foreground of image files, without HTTP", runCut},
 		{"model", "download a model or print its path (fetch, path)", runModel},
+		{"bench", "measure end-to-end latency against ONNX Runtime (cpu)", runBench},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -60,9 +60,7 @@ func runServe(args []string, _, stderr io.Writer) error {
 	return serve(cfg, *modelPath, *threads, log)
 }
 
-// serve loads the model, starts listening (so /healthz responds during the
-// warm-up), warms the engine, marks the server ready and serves until a
-// signal arrives.
+// serve loads the model and serves it until SIGINT or SIGTERM.
 func serve(cfg daemon.Config, modelPath string, threads int, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -76,13 +74,27 @@ func serve(cfg daemon.Config, modelPath string, threads int, log *slog.Logger) e
 	if err != nil {
 		return err
 	}
-	defer eng.Close()
+	defer closeEngine(eng, log)
 	if ctx.Err() != nil {
 		return nil // a signal while the model loaded
 	}
 
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	// After the first signal, a second one ends the process at once.
+	return serveEngine(ctx, stop, cfg, eng, ln, log)
+}
+
+// serveEngine serves eng on ln: it starts serving first (so /healthz
+// responds during the warm-up), warms the engine, marks the server ready,
+// and drains once ctx is done. It calls stopSignals when the drain starts.
+func serveEngine(ctx context.Context, stopSignals func(), cfg daemon.Config, eng pipeline,
+	ln net.Listener, log *slog.Logger) error {
 	srv, err := daemon.New(cfg, eng)
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	cfg = srv.Config()
@@ -91,10 +103,6 @@ func serve(cfg daemon.Config, modelPath string, threads int, log *slog.Logger) e
 		"read_timeout", cfg.ReadTimeout.String(), "write_timeout", cfg.WriteTimeout.String(),
 		"idle_timeout", cfg.IdleTimeout.String(), "concurrency", cfg.Concurrency,
 		"max_conns", cfg.MaxConns)
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("listening", "address", ln.Addr().String(), "backend", eng.Backend(),
@@ -119,7 +127,7 @@ func serve(cfg daemon.Config, modelPath string, threads int, log *slog.Logger) e
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	stop() // a second signal now ends the process at once
+	stopSignals()
 	if err := shutdownServer(srv, log, cfg.Timeout); err != nil {
 		return err
 	}
