@@ -4,7 +4,7 @@ package cpu
 type jobKind uint8
 
 const (
-	jobConvPad   jobKind = iota + 1 // copy input channels into padded planes
+	jobConvPad   jobKind = iota + 1 // copy input planes into padded (phase) planes
 	jobConvTiles                    // run micro-kernel tiles
 	jobMaxPool                      // pool planes
 	jobResize                       // resize planes
@@ -37,7 +37,7 @@ type job struct {
 func (j *job) runUnit(u int) {
 	switch j.kind {
 	case jobConvPad:
-		j.conv.padChannel(&j.geom, j.dst, j.src, u)
+		j.conv.padPlane(&j.geom, j.dst, j.src, u)
 	case jobConvTiles:
 		j.conv.runUnit(j, u)
 	case jobMaxPool:
