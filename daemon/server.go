@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,6 +46,13 @@ type Server struct {
 
 	ready    atomic.Bool
 	draining atomic.Bool
+
+	// mu guards listeners, the listeners passed to Serve. Shutdown closes
+	// them itself, because fasthttp only closes the listeners its Serve has
+	// registered, and a Serve that started just before Shutdown may not
+	// have registered its listener yet.
+	mu        sync.Mutex
+	listeners []net.Listener
 
 	// baseCtx is the parent of every request's context; Shutdown cancels it
 	// when its own context ends before the requests do.
@@ -107,9 +115,22 @@ func (s *Server) Config() Config { return s.cfg }
 func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 
 // Serve serves HTTP on ln until Shutdown, and returns the listener's error,
-// or nil after Shutdown.
+// or nil after Shutdown. Serve after Shutdown closes ln and returns nil.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.http.Serve(lingerListener{ln})
+	s.mu.Lock()
+	if s.draining.Load() {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.listeners = append(s.listeners, ln)
+	s.mu.Unlock()
+
+	err := s.http.Serve(lingerListener{ln})
+	if s.draining.Load() && errors.Is(err, net.ErrClosed) {
+		return nil // Shutdown closed ln before fasthttp registered it
+	}
+	return err
 }
 
 // ListenAndServe listens on Config.Listen and serves until Shutdown.
@@ -125,8 +146,19 @@ func (s *Server) ListenAndServe() error {
 // 503 shutting_down, and waits for the requests in progress. When ctx ends
 // first, it cancels their contexts and returns ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
 	s.draining.Store(true)
+	listeners := s.listeners
+	s.mu.Unlock()
+	for _, ln := range listeners {
+		// fasthttp may have closed it already; a second Close only fails.
+		_ = ln.Close()
+	}
+
 	err := s.http.ShutdownWithContext(ctx)
+	if errors.Is(err, net.ErrClosed) {
+		err = nil // fasthttp closing a listener closed above
+	}
 	s.cancel()
 	return err
 }

@@ -959,3 +959,51 @@ func allZero(b []byte) bool {
 	}
 	return true
 }
+
+func TestShutdownBeforeServe(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		delay time.Duration // between starting Serve and Shutdown
+	}{
+		{"before Serve", -1},
+		{"racing Serve", 0},
+		{"after Serve", 20 * time.Millisecond},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := New(Config{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))},
+				&pngRemover{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			served := make(chan error, 1)
+			if tt.delay < 0 {
+				if err := s.Shutdown(context.Background()); err != nil {
+					t.Fatalf("Shutdown: %v", err)
+				}
+				served <- s.Serve(ln)
+			} else {
+				go func() { served <- s.Serve(ln) }()
+				time.Sleep(tt.delay)
+				if err := s.Shutdown(context.Background()); err != nil {
+					t.Fatalf("Shutdown: %v", err)
+				}
+			}
+			select {
+			case err := <-served:
+				if err != nil {
+					t.Errorf("Serve = %v, want nil", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Serve still running after Shutdown")
+			}
+			if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+				c.Close()
+				t.Error("the listener still accepts connections")
+			}
+		})
+	}
+}

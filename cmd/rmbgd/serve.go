@@ -92,6 +92,9 @@ func serve(cfg daemon.Config, modelPath string, threads int, log *slog.Logger) e
 // and drains once ctx is done. It calls stopSignals when the drain starts.
 func serveEngine(ctx context.Context, stopSignals func(), cfg daemon.Config, eng pipeline,
 	ln net.Listener, log *slog.Logger) error {
+	if cfg.Logger == nil {
+		cfg.Logger = log
+	}
 	srv, err := daemon.New(cfg, eng)
 	if err != nil {
 		ln.Close()
