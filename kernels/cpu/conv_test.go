@@ -320,3 +320,44 @@ func TestConvRunAllocs(t *testing.T) {
 		}
 	}
 }
+
+func TestConvConcurrentRuns(t *testing.T) {
+	// One Conv and one Pool shared by goroutines that each have their own
+	// scratch and destination.
+	pool := NewPool(2)
+	defer pool.Close()
+	r := rand.New(rand.NewPCG(11, 12))
+	p := conv3x3(16, 24, 1, true)
+	weight, bias := randomSlice(r, 24*16*9), randomSlice(r, 24)
+	c, err := NewConv(p, weight, bias)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const h, w = 21, 37
+	src := randomSlice(r, 16*h*w)
+	want := make([]float32, 24*h*w)
+	c.Run(nil, want, src, make([]float32, c.ScratchFloats(h, w)), 1, h, w)
+
+	errs := make(chan error, 6)
+	for range 6 {
+		go func() {
+			dst := make([]float32, len(want))
+			scratch := make([]float32, c.ScratchFloats(h, w))
+			for range 20 {
+				c.Run(pool, dst, src, scratch, 1, h, w)
+				for i := range dst {
+					if dst[i] != want[i] {
+						errs <- fmt.Errorf("output %d: got %g, want %g", i, dst[i], want[i])
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 6 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
