@@ -27,7 +27,10 @@ type Image struct {
 	Alpha         []uint8 // len Width*Height; nil when the source has no alpha or is opaque
 	Format        string  // "png", "jpeg", "gif" or "webp"
 
-	pooled bool
+	// orientation is the EXIF orientation Decode applied (0 or 1: none).
+	// Preprocess needs it because sharp resizes the stored image.
+	orientation int
+	pooled      bool
 }
 
 // Release zeroes the image's pixel buffers, returns them to the pool and

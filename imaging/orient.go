@@ -20,6 +20,7 @@ func reorient(img *Image, o int) {
 		img.Alpha = alpha
 	}
 	img.Width, img.Height = ow, oh
+	img.orientation = o
 }
 
 // orientSource returns the stored pixel shown at displayed (x, y) for EXIF

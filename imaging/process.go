@@ -38,9 +38,10 @@ func Preprocess(img *Image, side int, dst []float32) {
 // along, which is what sharp does to an image with alpha before its
 // removeAlpha takes effect; at the same size RGB is copied.
 func resizeRGB(dst []uint8, dw, dh int, img *Image) {
+	o := max(img.orientation, 1)
 	// sharp premultiplies only when it resizes.
 	if img.Alpha == nil || dw == img.Width && dh == img.Height {
-		resize(dst, dw, dh, img.RGB, img.Width, img.Height, 3)
+		resizeOriented(dst, dw, dh, img.RGB, img.Width, img.Height, 3, o)
 		return
 	}
 
@@ -50,7 +51,7 @@ func resizeRGB(dst []uint8, dw, dh int, img *Image) {
 	premultiply(src, img.RGB, img.Alpha)
 	out := getBytes(4 * dw * dh)
 	defer putBytes(out)
-	resize(out, dw, dh, src, img.Width, img.Height, 4)
+	resizeOriented(out, dw, dh, src, img.Width, img.Height, 4, o)
 	unpremultiply3(dst, out)
 }
 

@@ -5,105 +5,220 @@ package imaging
 // sharp calls it: vertical reduce, horizontal reduce, then a Catmull-Rom
 // enlargement of whatever axis grows. See the package documentation.
 func resize(dst []uint8, dw, dh int, src []uint8, sw, sh, ch int) {
+	resizeOriented(dst, dw, dh, src, sw, sh, ch, 1)
+}
+
+// resizeOriented is resize for a displayed image src that shows its stored
+// image with EXIF orientation o. sharp resizes the stored image and orients
+// the result, and the roundings of libvips's passes depend on their order
+// and direction, so the passes run in stored coordinates: the stored
+// vertical axis is the displayed horizontal one for orientations 5 to 8,
+// and mirrored axes take their taps reversed. dst gets the displayed
+// layout, (dw, dh) being the displayed output size.
+func resizeOriented(dst []uint8, dw, dh int, src []uint8, sw, sh, ch, o int) {
 	if dw == sw && dh == sh {
-		copy(dst[:dw*dh*ch], src)
+		copy(dst[:dw*dh*ch], src) // sharp skips the resize
 		return
 	}
 
+	// Sizes in stored coordinates, and how stored axes map to displayed ones.
+	swap := o >= 5
+	ws, hs, tws, ths := sw, sh, dw, dh
+	if swap {
+		ws, hs, tws, ths = sh, sw, dh, dw
+	}
+	revX := o == 2 || o == 3 || o == 7 || o == 8
+	revY := o == 3 || o == 4 || o == 6 || o == 7
+
 	// sharp passes the scales to libvips as 1/(in/out); keep that rounding.
-	hScale := 1 / (float64(sw) / float64(dw))
-	vScale := 1 / (float64(sh) / float64(dh))
-	enlarge := dw > sw || dh > sh
+	hScale := 1 / (float64(ws) / float64(tws))
+	vScale := 1 / (float64(hs) / float64(ths))
+	enlarge := tws > ws || ths > hs
 
-	// cur is the image so far; it is a pooled scratch buffer unless it is
-	// src or dst. The last stage writes into dst.
-	cur, w, h := src, sw, sh
-	scratch := false
-	advance := func(out []uint8, nw, nh int, outScratch bool) {
-		if scratch {
-			putBytes(cur)
-		}
-		cur, w, h, scratch = out, nw, nh, outScratch
-	}
-	output := func(n int, last bool) ([]uint8, bool) {
-		if last {
-			return dst[:n], false
-		}
-		return getBytes(n), true
-	}
-
-	if dh < sh {
-		box := boxFactor(sh, dh)
+	p := resizePass{dst: dst, cur: src, w: sw, h: sh, ch: ch}
+	if ths < hs {
+		box := boxFactor(hs, ths)
 		if box > 1 {
-			out := getBytes(w * ch * ceilDiv(h, box))
-			shrinkRows(out, cur, w*ch, h, box)
-			advance(out, w, ceilDiv(h, box), true)
+			p.box(!swap, box, revY)
 		}
-		taps := reduceTaps(sh, dh, 1/vScale, box, reduceStrip)
-		out, tmp := output(w*ch*dh, dw == sw && !enlarge)
-		reduceRows(out, cur, w*ch, taps)
-		advance(out, w, dh, tmp)
+		taps := reduceTaps(hs, ths, 1/vScale, box, reduceStrip)
+		p.reduce(!swap, taps.reversedIf(revY), tws == ws && !enlarge)
 	}
-	if dw < sw {
-		box := boxFactor(sw, dw)
+	if tws < ws {
+		box := boxFactor(ws, tws)
 		if box > 1 {
-			nw := ceilDiv(w, box)
-			out := getBytes(nw * ch * h)
-			shrinkColumns(out, cur, w, h, ch, box)
-			advance(out, nw, h, true)
+			p.box(swap, box, revX)
 		}
-		taps := reduceTaps(sw, dw, 1/hScale, box, 0)
-		out, tmp := output(dw*ch*h, !enlarge)
-		reduceColumns(out, cur, w, h, ch, taps)
-		advance(out, dw, h, tmp)
+		taps := reduceTaps(ws, tws, 1/hScale, box, 0)
+		p.reduce(swap, taps.reversedIf(revX), !enlarge)
 	}
 	if enlarge {
 		a, d := 1.0, 1.0
-		if dw > sw {
+		if tws > ws {
 			a = hScale
 		}
-		if dh > sh {
+		if ths > hs {
 			d = vScale
 		}
-		enlargeAffine(dst, dw, dh, cur, w, h, ch, a, d)
+		p.enlarge(a, d, tws, ths, swap, revX, revY)
 	}
-	if scratch {
-		putBytes(cur)
+	p.done()
+}
+
+// resizePass holds the image between the passes of resizeOriented, in
+// displayed layout. cur is a pooled scratch buffer when scratch is set;
+// the last pass writes into dst.
+type resizePass struct {
+	dst, cur []uint8
+	w, h, ch int
+	scratch  bool
+}
+
+func (p *resizePass) advance(out []uint8, w, h int, scratch bool) {
+	if p.scratch {
+		putBytes(p.cur)
 	}
+	p.cur, p.w, p.h, p.scratch = out, w, h, scratch
+}
+
+func (p *resizePass) output(n int, last bool) ([]uint8, bool) {
+	if last {
+		return p.dst[:n], false
+	}
+	return getBytes(n), true
+}
+
+func (p *resizePass) done() {
+	if p.scratch {
+		putBytes(p.cur)
+		p.scratch = false
+	}
+}
+
+// box applies libvips's box shrink along the displayed vertical or
+// horizontal axis; reversed groups from the far end, which is the stored
+// start of a mirrored axis.
+func (p *resizePass) box(vertical bool, box int, reversed bool) {
+	if vertical {
+		nh := ceilDiv(p.h, box)
+		out := getBytes(p.w * p.ch * nh)
+		shrinkRows(out, p.cur, p.w*p.ch, p.h, box, reversed)
+		p.advance(out, p.w, nh, true)
+		return
+	}
+	nw := ceilDiv(p.w, box)
+	out := getBytes(nw * p.ch * p.h)
+	shrinkColumns(out, p.cur, p.w, p.h, p.ch, box, reversed)
+	p.advance(out, nw, p.h, true)
+}
+
+// reduce applies Lanczos taps along one displayed axis.
+func (p *resizePass) reduce(vertical bool, taps axisTaps, last bool) {
+	n := len(taps.start)
+	if vertical {
+		out, tmp := p.output(p.w*p.ch*n, last)
+		reduceRows(out, p.cur, p.w*p.ch, taps)
+		p.advance(out, p.w, n, tmp)
+		return
+	}
+	out, tmp := p.output(n*p.ch*p.h, last)
+	reduceColumns(out, p.cur, p.w, p.h, p.ch, taps)
+	p.advance(out, n, p.h, tmp)
+}
+
+// enlarge is libvips's vips_affine with the bicubic interpolator for the
+// diagonal matrix (a, d) in stored coordinates, as vips_resize calls it:
+// each axis samples input o/scale − 0.5, with the inverse scales libvips
+// derives from the determinant. The stored rows are filtered first into
+// rounded, unclamped sums, then four of those combine per output.
+func (p *resizePass) enlarge(a, d float64, tws, ths int, swap, revX, revY bool) {
+	det := 1 / (a * d)
+	ws, hs := p.w, p.h
+	if swap {
+		ws, hs = p.h, p.w
+	}
+	xTaps := enlargeTaps(ws, tws, d*det, true).reversedIf(revX)
+	yTaps := enlargeTaps(hs, ths, a*det, false).reversedIf(revY)
+
+	if !swap {
+		// Stored rows are displayed rows.
+		stride := tws * p.ch
+		mid := getInt16s(stride * p.h)
+		defer putInt16s(mid)
+		for y := 0; y < p.h; y++ {
+			cubicRow(mid[y*stride:][:stride], p.cur[y*p.w*p.ch:][:p.w*p.ch], p.ch, xTaps)
+		}
+		out := p.dst[:stride*ths]
+		for y := 0; y < ths; y++ {
+			first := int(yTaps.start[y])
+			cubicColumns(out[y*stride:][:stride], mid, stride, first, yTaps.weight[y*yTaps.n:][:yTaps.n])
+		}
+		p.advance(out, tws, ths, false)
+		return
+	}
+
+	// Stored rows are displayed columns: the first pass runs down the
+	// columns, the second along the rows.
+	stride := p.w * p.ch
+	mid := getInt16s(stride * tws)
+	defer putInt16s(mid)
+	for y := 0; y < tws; y++ {
+		first := int(xTaps.start[y])
+		cubicRowsToI16(mid[y*stride:][:stride], p.cur, stride, first, xTaps.weight[y*xTaps.n:][:xTaps.n])
+	}
+	outStride := ths * p.ch
+	out := p.dst[:outStride*tws]
+	for y := 0; y < tws; y++ {
+		cubicRowFromI16(out[y*outStride:][:outStride], mid[y*stride:][:stride], p.ch, yTaps)
+	}
+	p.advance(out, ths, tws, false)
+}
+
+// reversedIf returns the taps for a mirrored axis when rev is set: output
+// o becomes output len−1−o and reads the mirrored source samples in the
+// opposite order.
+func (t axisTaps) reversedIf(rev bool) axisTaps {
+	if !rev {
+		return t
+	}
+	out := len(t.start)
+	r := axisTaps{n: t.n, srcLen: t.srcLen, start: make([]int32, out), weight: make([]int16, len(t.weight))}
+	for o := range out {
+		ro := out - 1 - o
+		r.start[ro] = int32(t.srcLen - int(t.start[o]) - t.n)
+		src := t.weight[o*t.n:][:t.n]
+		dst := r.weight[ro*t.n:][:t.n]
+		for k, w := range src {
+			dst[t.n-1-k] = w
+		}
+	}
+	return r
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// enlargeAffine is libvips's vips_affine with the bicubic interpolator for
-// the diagonal matrix (a, d), as vips_resize calls it to enlarge: each axis
-// samples input o/scale − 0.5, with the inverse scales libvips derives from
-// the determinant.
-func enlargeAffine(dst []uint8, dw, dh int, src []uint8, sw, sh, ch int, a, d float64) {
-	det := 1 / (a * d)
-	hTaps := enlargeTaps(sw, dw, d*det, true)
-	vTaps := enlargeTaps(sh, dh, a*det, false)
-
-	// Rows are filtered horizontally into rounded, unclamped sums, then
-	// columns combine four of them.
-	stride := dw * ch
-	mid := getInt16s(stride * sh)
-	defer putInt16s(mid)
-	for y := 0; y < sh; y++ {
-		cubicRow(mid[y*stride:][:stride], src[y*sw*ch:][:sw*ch], ch, hTaps)
-	}
-	for y := 0; y < dh; y++ {
-		first := int(vTaps.start[y])
-		cubicColumns(dst[y*stride:][:stride], mid, stride, first, vTaps.weight[y*vTaps.n:][:vTaps.n])
-	}
-}
-
 // roundFixed rounds a 12-bit fixed-point sum to an integer.
 func roundFixed(v int32) int32 { return (v + weightHalf) >> weightShift }
 
-// shrinkRows box-averages groups of box rows of length rowLen into dst, the
-// last group repeating the bottom row. The rounding is libvips's
-// (sum + box/2) · ⌊2³²/(256·box)⌋ >> 24 in 32 bits.
-func shrinkRows(dst, src []uint8, rowLen, h, box int) {
+// boxSource returns the source index of sample k of box group g along an
+// axis of n samples: groups start at 0, the last one repeats the edge, and
+// on a mirrored axis (reversed) both are counted from the far end.
+func boxSource(g, k, box, n int, reversed bool) int {
+	groups := ceilDiv(n, box)
+	if reversed {
+		g = groups - 1 - g
+	}
+	s := min(g*box+k, n-1)
+	if reversed {
+		return n - 1 - s
+	}
+	return s
+}
+
+// shrinkRows box-averages groups of box rows of length rowLen into dst.
+// The rounding is libvips's (sum + box/2) · ⌊2³²/(256·box)⌋ >> 24 in 32
+// bits.
+func shrinkRows(dst, src []uint8, rowLen, h, box int, reversed bool) {
 	mul := uint32((1 << 32) / (256 * box))
 	sums := make([]uint32, rowLen)
 	for o := 0; o < ceilDiv(h, box); o++ {
@@ -111,7 +226,7 @@ func shrinkRows(dst, src []uint8, rowLen, h, box int) {
 			sums[i] = uint32(box / 2)
 		}
 		for k := 0; k < box; k++ {
-			y := min(o*box+k, h-1)
+			y := boxSource(o, k, box, h, reversed)
 			row := src[y*rowLen:][:rowLen]
 			for i, v := range row {
 				sums[i] += uint32(v)
@@ -124,9 +239,9 @@ func shrinkRows(dst, src []uint8, rowLen, h, box int) {
 	}
 }
 
-// shrinkColumns box-averages groups of box pixels along each row, the last
-// group repeating the right edge, with shrinkRows's rounding.
-func shrinkColumns(dst, src []uint8, w, h, ch, box int) {
+// shrinkColumns box-averages groups of box pixels along each row, with
+// shrinkRows's grouping and rounding.
+func shrinkColumns(dst, src []uint8, w, h, ch, box int, reversed bool) {
 	mul := uint32((1 << 32) / (256 * box))
 	nw := ceilDiv(w, box)
 	for y := 0; y < h; y++ {
@@ -136,7 +251,7 @@ func shrinkColumns(dst, src []uint8, w, h, ch, box int) {
 			for c := 0; c < ch; c++ {
 				sum := uint32(box / 2)
 				for k := 0; k < box; k++ {
-					x := min(o*box+k, w-1)
+					x := boxSource(o, k, box, w, reversed)
 					sum += uint32(row[x*ch+c])
 				}
 				out[o*ch+c] = uint8((sum * mul) >> 24)
@@ -253,6 +368,41 @@ func cubicColumns(out []uint8, mid []int16, stride, first int, w []int16) {
 		offsets[k] = (first + k) * stride
 	}
 	weightedRowsI16(out, mid, offsets[:len(w)], w)
+}
+
+// cubicRowsToI16 combines len(w) consecutive rows of src, starting at row
+// first, into one row of rounded, unclamped sums: the first bicubic pass
+// when it runs down the displayed columns.
+func cubicRowsToI16(out []int16, src []uint8, stride, first int, w []int16) {
+	rows := make([][]uint8, len(w))
+	for k := range w {
+		rows[k] = src[(first+k)*stride:][:len(out)]
+	}
+	for i := range out {
+		var sum int32
+		for k, wv := range w {
+			sum += int32(wv) * int32(rows[k][i])
+		}
+		out[i] = int16(roundFixed(sum))
+	}
+}
+
+// cubicRowFromI16 applies horizontal taps to a row of sums from
+// cubicRowsToI16, clamping to 8 bits: the second bicubic pass when it runs
+// along the displayed rows.
+func cubicRowFromI16(out []uint8, row []int16, ch int, t axisTaps) {
+	n := t.n
+	for o := 0; o < len(t.start); o++ {
+		ws := t.weight[o*n:][:n]
+		px := row[ch*int(t.start[o]):][:ch*n]
+		for c := 0; c < ch; c++ {
+			var sum int32
+			for k, w := range ws {
+				sum += int32(w) * int32(px[ch*k+c])
+			}
+			out[ch*o+c] = clampToByte(roundFixed(sum))
+		}
+	}
 }
 
 // maxTaps bounds the taps the row kernels take: Lanczos-3 reaches 25 taps

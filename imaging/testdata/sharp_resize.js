@@ -4,10 +4,12 @@
 //
 //   node sharp_resize.js DIR
 //
-// DIR/cases.json lists {name, width, height, channels, toWidth, toHeight};
-// DIR/NAME.in holds the pixels. DIR/NAME.out receives sharp's output: one
-// channel for one, RGB for three, and RGB with alpha dropped after the
-// resize for four, as removeAlpha() does. Prints sharp's version.
+// DIR/cases.json lists {name, width, height, channels, toWidth, toHeight,
+// orientation}; DIR/NAME.in holds the stored pixels. DIR/NAME.out receives
+// sharp's output: one channel for one, RGB for three, and RGB with alpha
+// dropped after the resize for four, as removeAlpha() does. A case with an
+// EXIF orientation goes through a PNG carrying it and the reference call
+// sharp(file).rotate().removeAlpha().resize(...). Prints sharp's version.
 'use strict';
 
 const fs = require('fs');
@@ -20,6 +22,10 @@ async function main() {
 	for (const c of cases) {
 		const raw = fs.readFileSync(path.join(dir, c.name + '.in'));
 		let img = sharp(raw, { raw: { width: c.width, height: c.height, channels: c.channels } });
+		if (c.orientation > 1) {
+			const png = await img.withMetadata({ orientation: c.orientation }).png().toBuffer();
+			img = sharp(png).rotate();
+		}
 		if (c.channels === 4) img = img.removeAlpha();
 		img = img.resize(c.toWidth, c.toHeight, { fit: 'fill', kernel: 'lanczos3' });
 		if (c.channels === 1) img = img.extractChannel(0);
