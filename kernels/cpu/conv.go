@@ -89,6 +89,11 @@ type Conv struct {
 	bias    []float32 // [blocks·blockRows], zero past OutC
 	tapRows []int     // kh of each tap, in packing order
 	tapCols []int     // kw of each tap, in packing order
+
+	// wino holds the Winograd-transformed weights, [16][blocks][InC][8],
+	// when the convolution is eligible for that path; nil otherwise.
+	wino     []float32
+	zeroBias []float32 // blocks·8 zeros for the Winograd products
 }
 
 // NewConv checks p and packs weight (OIHW: OutC×InC×KH×KW) and bias (OutC)
@@ -126,6 +131,9 @@ func NewConv(p ConvParams, weight, bias []float32) (*Conv, error) {
 				c.packed[((block*p.InC+i)*taps+t)*blockRows+row] = src
 			}
 		}
+	}
+	if UseAVX512 && winogradEligible(p) {
+		c.packWinograd(weight)
 	}
 	return c, nil
 }
@@ -197,6 +205,9 @@ func (c *Conv) geometry(h, w int) convGeom {
 	tiles := (g.flat + narrowPixels - 1) / narrowPixels
 	reach := (p.InC-1)*g.chanStride + tiles*narrowPixels + maxTap
 	g.padded = max(p.InC*g.chanStride, reach) + 16
+	if c.wino != nil {
+		g.padded = max(g.padded, c.winogradReach(&g)+16)
+	}
 	return g
 }
 
@@ -222,7 +233,11 @@ func (g *convGeom) setPrefetch(pixels int) {
 // when the kernel does not fit the input.
 func (c *Conv) ScratchFloats(h, w int) int {
 	g := c.geometry(h, w)
-	return g.padded
+	if c.wino == nil {
+		return g.padded
+	}
+	wg := c.winogradGeometry(&g)
+	return g.padded + min(winogradSlots(), wg.groups)*wg.slot
 }
 
 // Run computes dst (n×OutC×oh×ow) from src (n×InC×h×w) using scratch, which
@@ -247,6 +262,10 @@ func (c *Conv) Run(pool *Pool, dst, src, scratch []float32, n, h, w int) {
 	}
 	padded := scratch[:g.padded]
 	clear(padded[p.InC*g.chanStride:])
+	if workers := c.winogradWorkers(&g, len(scratch)); workers > 0 {
+		c.runWinograd(pool, dst, src, scratch, &g, n, workers)
+		return
+	}
 
 	impl := chooseImpl(&g, p.OutC)
 	g.setPrefetch(impl.pixels())
@@ -262,6 +281,27 @@ func (c *Conv) Run(pool *Pool, dst, src, scratch []float32, n, h, w int) {
 
 		j.kind, j.dst, j.src = jobConvTiles, dst[i*outSize:(i+1)*outSize], padded
 		j.units = strips * groups
+		pool.run(&j)
+	}
+}
+
+// runWinograd is Run on the Winograd path, on at most the given number
+// of workers: scratch holds that many U and M buffers after the padded
+// input.
+func (c *Conv) runWinograd(pool *Pool, dst, src, scratch []float32, g *convGeom, n, workers int) {
+	p := &c.p
+	inSize, outSize := p.InC*g.h*g.w, p.OutC*g.oh*g.ow
+	wg := c.winogradGeometry(g)
+	j := job{conv: c, geom: *g, work: scratch[g.padded:], maxWorkers: workers}
+	j.strip = max(1, wg.groups/(8*min(workers, pool.Workers())))
+	for i := range n {
+		j.kind, j.units, j.maxWorkers = jobConvPad, p.InC, 0
+		j.dst, j.src = scratch[:g.padded], src[i*inSize:(i+1)*inSize]
+		pool.run(&j)
+
+		j.kind, j.units = jobWinograd, (wg.groups+j.strip-1)/j.strip
+		j.maxWorkers = workers
+		j.dst, j.src = dst[i*outSize:(i+1)*outSize], scratch[:g.padded]
 		pool.run(&j)
 	}
 }

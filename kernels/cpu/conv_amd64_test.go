@@ -61,3 +61,27 @@ func TestNarrowArgsLayout(t *testing.T) {
 		}
 	}
 }
+
+// TestWinogradOutArgsLayout pins the winogradOutArgs offsets that
+// winograd_amd64.s uses.
+func TestWinogradOutArgsLayout(t *testing.T) {
+	var a winogradOutArgs
+	for _, tc := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"m", unsafe.Offsetof(a.m), 0},
+		{"dst", unsafe.Offsetof(a.dst), 8},
+		{"bias", unsafe.Offsetof(a.bias), 16},
+		{"outC", unsafe.Offsetof(a.outC), 24},
+		{"mPStride", unsafe.Offsetof(a.mPStride), 32},
+		{"planeStride", unsafe.Offsetof(a.planeStride), 40},
+		{"rowStride", unsafe.Offsetof(a.rowStride), 48},
+		{"relu", unsafe.Offsetof(a.relu), 56},
+		{"mask", unsafe.Offsetof(a.mask), 64},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("offset of %s = %d, want %d", tc.name, tc.got, tc.want)
+		}
+	}
+}

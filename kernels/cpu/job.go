@@ -6,6 +6,7 @@ type jobKind uint8
 const (
 	jobConvPad   jobKind = iota + 1 // copy input planes into padded (phase) planes
 	jobConvTiles                    // run micro-kernel tiles
+	jobWinograd                     // run Winograd tile groups
 	jobMaxPool                      // pool planes
 	jobResize                       // resize planes
 	jobAdd                          // add chunks
@@ -16,8 +17,9 @@ const (
 // job is one kernel call split into units. It is a plain value with no
 // function fields, so that handing it to the pool allocates nothing.
 type job struct {
-	kind  jobKind
-	units int
+	kind       jobKind
+	units      int
+	maxWorkers int // if positive, run on at most this many workers
 
 	conv  *Conv
 	geom  convGeom
@@ -27,19 +29,22 @@ type job struct {
 	group int // output channel blocks per unit, for jobConvTiles
 
 	dst, src, src2 []float32
+	work           []float32 // per-worker buffers, for jobWinograd
 
 	n, c, h, w, oh, ow int
 	pool               PoolParams
 	chunk              int // elements per unit, for elementwise jobs
 }
 
-// runUnit does unit u of j.
-func (j *job) runUnit(u int) {
+// runUnit does unit u of j on the given worker (0 .. Workers()−1).
+func (j *job) runUnit(u, worker int) {
 	switch j.kind {
 	case jobConvPad:
 		j.conv.padPlane(&j.geom, j.dst, j.src, u)
 	case jobConvTiles:
 		j.conv.runUnit(j, u)
+	case jobWinograd:
+		j.conv.runWinogradUnit(j, u, worker)
 	case jobMaxPool:
 		maxPoolPlanes(j, u)
 	case jobResize:

@@ -82,7 +82,7 @@ func (p *Pool) run(j *job) {
 	}
 	if p == nil || p.workers == 1 || j.units == 1 {
 		for u := 0; u < j.units; u++ {
-			j.runUnit(u)
+			j.runUnit(u, 0)
 		}
 		return
 	}
@@ -91,13 +91,16 @@ func (p *Pool) run(j *job) {
 	defer p.mu.Unlock()
 	if p.closed {
 		for u := 0; u < j.units; u++ {
-			j.runUnit(u)
+			j.runUnit(u, 0)
 		}
 		return
 	}
 	p.job = *j
 	p.next.Store(0)
 	helpers := min(len(p.wake), j.units-1)
+	if j.maxWorkers > 0 {
+		helpers = min(helpers, j.maxWorkers-1)
+	}
 	p.done.Add(helpers)
 	for _, c := range p.wake[:helpers] {
 		c <- struct{}{}
@@ -106,13 +109,13 @@ func (p *Pool) run(j *job) {
 	p.done.Wait()
 }
 
-// claim runs units of p.job until none is left.
-func (p *Pool) claim(int) {
+// claim runs units of p.job on worker id until none is left.
+func (p *Pool) claim(id int) {
 	for {
 		u := int(p.next.Add(1) - 1)
 		if u >= p.job.units {
 			return
 		}
-		p.job.runUnit(u)
+		p.job.runUnit(u, id)
 	}
 }
