@@ -171,8 +171,9 @@ func (c *Conv) geometry(h, w int) convGeom {
 		panic(fmt.Sprintf("cpu: conv %d×%d kernel does not fit a %d×%d input", p.KH, p.KW, h, w))
 	}
 
-	// Tap (kh, kw) of output (y, x) reads padded row y·sh + kh·dh, which
-	// is row y + kh·dh/sh of phase (kh·dh) mod sh; likewise for columns.
+	// Tap (kh, kw) of output (y, x) reads padded row y·sh + kh·dh. That
+	// is row y + kh·dh/sh of phase (kh·dh) mod sh, and likewise for
+	// columns.
 	maxRow := (p.KH - 1) * p.DilationH / g.sh
 	maxCol := (p.KW - 1) * p.DilationW / g.sw
 	if g.sw == 1 {
@@ -213,9 +214,9 @@ func (c *Conv) geometry(h, w int) convGeom {
 
 // setPrefetch fills g.kernelTaps for tiles of the given number of flat
 // positions. The i-th tap on a padded row prefetches the i-th cache line
-// of that row's span in the next tile; the taps on a row are at least as
-// many as its lines for the 3×3 kernels, which need 3 to 5 lines of 64
-// bytes per row of a 48-position tile.
+// of that row's span in the next tile. A 3×3 kernel has 3 taps per row,
+// and a 48-position tile needs 3 to 5 lines of 64 bytes per row, so the
+// hardware prefetcher or a demand load fetches the rest.
 func (g *convGeom) setPrefetch(pixels int) {
 	for t := range g.ntaps {
 		line := 0
@@ -229,8 +230,12 @@ func (g *convGeom) setPrefetch(pixels int) {
 }
 
 // ScratchFloats returns the number of float32s of scratch that Run needs
-// for an h×w input, for all workers together and any batch size. It panics
-// when the kernel does not fit the input.
+// for an h×w input, for all workers together and any batch size. That is
+// the padded input of one image and, on the Winograd path, a buffer for
+// each of up to max(GOMAXPROCS, NumCPU) workers. A larger pool runs that
+// path on that many of its workers, and Run with less scratch than this
+// (but at least the padded input) takes the direct path. ScratchFloats
+// panics when the kernel does not fit the input.
 func (c *Conv) ScratchFloats(h, w int) int {
 	g := c.geometry(h, w)
 	if c.wino == nil {
@@ -241,7 +246,7 @@ func (c *Conv) ScratchFloats(h, w int) int {
 }
 
 // Run computes dst (n×OutC×oh×ow) from src (n×InC×h×w) using scratch, which
-// must have at least ScratchFloats(h, w) elements and whose contents are
+// should have ScratchFloats(h, w) elements and whose contents are
 // overwritten. The images of a batch run one after another, each split
 // across the pool's workers. Run allocates nothing. It panics when a slice
 // is too short or the kernel does not fit the input; dst must not overlap

@@ -3,10 +3,10 @@
 // (Add, ReLU, Sigmoid), on float32 tensors in NCHW layout.
 //
 // The package owns only arithmetic on caller-owned slices. It never
-// allocates tensors, never keeps a reference to a slice after a call
-// returns, and knows nothing about graphs, models or memory plans: the
-// engine sizes every buffer (Conv.ScratchFloats tells it how much scratch a
-// convolution needs) and calls the kernels in order.
+// allocates tensors and never keeps a reference to a slice after a call
+// returns. Graphs, models and memory plans belong to the engine, which
+// sizes every buffer (Conv.ScratchFloats returns the scratch a convolution
+// needs) and calls the kernels in order.
 //
 // # Parallelism
 //
