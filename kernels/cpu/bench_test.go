@@ -161,10 +161,20 @@ func BenchmarkConv(b *testing.B) {
 	defer func() { UseAVX512, UseAVX2 = avx512, avx2 }()
 	for _, shape := range benchConvShapes {
 		f := newConvFixture(r, shape.conv, 1)
-		for _, impl := range []string{"asm", "go"} {
+		wino := f.conv.wino
+		// impl=asm is what Run picks, Winograd where it applies;
+		// impl=direct is the assembly direct convolution alone.
+		for _, impl := range []string{"asm", "direct", "go"} {
 			b.Run(shape.name+"/impl="+impl, func(b *testing.B) {
 				UseAVX512, UseAVX2 = avx512, avx2
-				if impl == "go" {
+				f.conv.wino = wino
+				defer func() { f.conv.wino = wino }()
+				switch {
+				case impl == "direct" && wino == nil:
+					b.Skip("same as impl=asm: no Winograd path for this shape")
+				case impl == "direct":
+					f.conv.wino = nil
+				case impl == "go":
 					UseAVX512, UseAVX2 = false, false
 					if f.macs > 3e8 {
 						b.Skip("portable kernel too slow for this shape")
