@@ -162,50 +162,58 @@ func writePNG(w io.Writer, width, height int, c pngColor, fill func(y int, row [
 // Up, Paeth) to their PNG filter type bytes; type 3 is Average, unused here.
 var pngFilterTypes = [4]byte{0, 1, 2, 4}
 
-// filterRow returns the best filtered form of rb.cur, filter byte first.
+// filterSample is the stride of the bytes on which filterRow estimates
+// each filter's cost; 7 is prime to 1, 3 and 4 byte pixels, so the sample
+// covers every channel. Estimating on a seventh of the row and filtering
+// once costs about a third of filtering four times, and picks the same
+// filter for most rows of photos.
+const filterSample = 7
+
+// filterRow returns the filtered form of rb.cur with the filter byte in
+// front. The filter (None, Sub, Up or Paeth) is the one with the smallest
+// sum of absolute signed bytes on a sample of the row, libpng's heuristic.
 func filterRow(rb *pngRowBuffers, bpp int, first bool) []uint8 {
 	cur, prev := rb.cur, rb.prev
-	if first {
-		// Up and Paeth reduce to None and Sub on the first row.
-		sub := rb.filtered[1]
-		sub[0] = 1
-		cost := filterSub(sub[1:], cur, bpp)
-		none := rb.filtered[0]
-		none[0] = 0
-		copy(none[1:], cur)
-		if cost < absSum(cur) {
-			return sub
+	var costs [4]int
+	for i := bpp; i < len(cur); i += filterSample {
+		a, c := cur[i-bpp], uint8(0)
+		var b uint8
+		if !first {
+			b, c = prev[i], prev[i-bpp]
 		}
-		return none
+		x := cur[i]
+		costs[0] += int(absByte(x))
+		costs[1] += int(absByte(x - a))
+		costs[2] += int(absByte(x - b))
+		costs[3] += int(absByte(x - paeth(a, b, c)))
+	}
+	best := 0
+	for f := 1; f < len(costs); f++ {
+		if costs[f] < costs[best] {
+			best = f
+		}
 	}
 
-	best, bestCost := 0, -1
-	costs := [4]int{
-		absSum(cur),
-		filterSub(rb.filtered[1][1:], cur, bpp),
-		filterUp(rb.filtered[2][1:], cur, prev),
-		filterPaeth(rb.filtered[3][1:], cur, prev, bpp),
-	}
-	for f, cost := range costs {
-		if bestCost < 0 || cost < bestCost {
-			best, bestCost = f, cost
-		}
-	}
 	out := rb.filtered[best]
 	out[0] = pngFilterTypes[best]
-	if best == 0 {
+	switch {
+	case best == 0:
 		copy(out[1:], cur)
+	case best == 1:
+		filterSub(out[1:], cur, bpp)
+	case first: // Up is None and Paeth is Sub on the first row
+		out[0] = byte(best - 2)
+		if best == 2 {
+			copy(out[1:], cur)
+		} else {
+			filterSub(out[1:], cur, bpp)
+		}
+	case best == 2:
+		filterUp(out[1:], cur, prev)
+	default:
+		filterPaeth(out[1:], cur, prev, bpp)
 	}
 	return out
-}
-
-// absSum is the heuristic cost: the sum of bytes read as signed values.
-func absSum(b []uint8) int {
-	s := 0
-	for _, v := range b {
-		s += int(absByte(v))
-	}
-	return s
 }
 
 func absByte(v uint8) uint8 {
@@ -215,48 +223,31 @@ func absByte(v uint8) uint8 {
 	return v
 }
 
-func filterSub(dst, cur []uint8, bpp int) int {
-	s := 0
+func filterSub(dst, cur []uint8, bpp int) {
 	copy(dst[:bpp], cur[:bpp])
-	for i := 0; i < bpp; i++ {
-		s += int(absByte(cur[i]))
-	}
 	d := dst[bpp:len(cur)]
 	for i := range d {
-		v := cur[bpp+i] - cur[i]
-		d[i] = v
-		s += int(absByte(v))
+		d[i] = cur[bpp+i] - cur[i]
 	}
-	return s
 }
 
-func filterUp(dst, cur, prev []uint8) int {
-	s := 0
+func filterUp(dst, cur, prev []uint8) {
 	dst = dst[:len(cur)]
 	prev = prev[:len(cur)]
 	for i, c := range cur {
-		v := c - prev[i]
-		dst[i] = v
-		s += int(absByte(v))
+		dst[i] = c - prev[i]
 	}
-	return s
 }
 
-func filterPaeth(dst, cur, prev []uint8, bpp int) int {
-	s := 0
+func filterPaeth(dst, cur, prev []uint8, bpp int) {
 	dst = dst[:len(cur)]
 	prev = prev[:len(cur)]
 	for i := 0; i < bpp; i++ {
-		v := cur[i] - prev[i] // the left and upper-left neighbours are 0
-		dst[i] = v
-		s += int(absByte(v))
+		dst[i] = cur[i] - prev[i] // the left and upper-left neighbours are 0
 	}
 	for i := bpp; i < len(cur); i++ {
-		v := cur[i] - paeth(cur[i-bpp], prev[i], prev[i-bpp])
-		dst[i] = v
-		s += int(absByte(v))
+		dst[i] = cur[i] - paeth(cur[i-bpp], prev[i], prev[i-bpp])
 	}
-	return s
 }
 
 // paeth is the PNG Paeth predictor of left a, above b and upper-left c.

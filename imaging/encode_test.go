@@ -35,20 +35,30 @@ func TestEncodeCutoutPNG(t *testing.T) {
 }
 
 func TestEncodeMaskPNG(t *testing.T) {
-	for _, sz := range [][2]int{{1, 1}, {3, 2}, {300, 200}} {
+	for _, sz := range [][3]int{{1, 1, 0}, {3, 2, 0}, {300, 200, 0}, {300, 200, 1}, {64, 64, 2}} {
 		w, h := sz[0], sz[1]
 		mask := noise(w*h, uint64(w))
+		switch sz[2] {
+		case 1: // a plane: Paeth predicts it exactly, so it gets chosen
+			for i := range mask {
+				mask[i] = uint8(i%w + 2*(i/w))
+			}
+		case 2: // vertical stripes: Up
+			for i := range mask {
+				mask[i] = uint8(37 * (i % w))
+			}
+		}
 		var buf bytes.Buffer
 		if err := EncodeMaskPNG(&buf, mask, w, h); err != nil {
 			t.Fatal(err)
 		}
-		dec, err := png.Decode(&buf)
+		dec, err := png.Decode(bytes.NewReader(buf.Bytes()))
 		if err != nil {
 			t.Fatalf("%d×%d: image/png cannot read the output: %v", w, h, err)
 		}
 		g, ok := dec.(*image.Gray)
 		if !ok || !bytes.Equal(g.Pix, mask) {
-			t.Fatalf("%d×%d: decoded %T does not equal the mask", w, h, dec)
+			t.Fatalf("%d×%d pattern %d: decoded %T does not equal the mask", w, h, sz[2], dec)
 		}
 	}
 }
@@ -155,4 +165,37 @@ func BenchmarkEncodePNG(b *testing.B) {
 		}
 		b.ReportMetric(float64(buf.Len())/(w*h), "bytes/px")
 	})
+}
+
+// TestFilterRowChoice checks the filter type bytes, which PNG numbers None
+// 0, Sub 1, Up 2, Paeth 4, on rows each filter predicts best.
+func TestFilterRowChoice(t *testing.T) {
+	const w = 64
+	tests := []struct {
+		name      string
+		prev, cur func(x int) uint8
+		want      byte
+		first     bool
+		wantFirst byte
+	}{
+		{"none", func(int) uint8 { return 0 }, func(x int) uint8 { return uint8(x * 97) }, 0, false, 0},
+		{"sub", func(x int) uint8 { return uint8(x * 101) }, func(x int) uint8 { return uint8(3 * x) }, 1, false, 0},
+		{"up", func(x int) uint8 { return uint8(x * 97) }, func(x int) uint8 { return uint8(x*97 + 1) }, 2, false, 0},
+		{"paeth", func(x int) uint8 { return uint8(x*x + 7) }, func(x int) uint8 { return uint8(x*x + 9) }, 4, false, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			scratch := make([]uint8, 6*(w+1))
+			rb := pngRowBuffers{cur: scratch[1 : w+1], prev: scratch[w+2 : 2*w+2]}
+			for f := range rb.filtered {
+				rb.filtered[f] = scratch[(f+2)*(w+1):][:w+1]
+			}
+			for x := 0; x < w; x++ {
+				rb.prev[x], rb.cur[x] = tc.prev(x), tc.cur(x)
+			}
+			if got := filterRow(&rb, 1, false)[0]; got != tc.want {
+				t.Errorf("filter type %d, want %d", got, tc.want)
+			}
+		})
+	}
 }
