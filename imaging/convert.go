@@ -20,10 +20,13 @@ func fromImage(src image.Image, cfg image.Config, format string) (*Image, error)
 	}
 
 	img := &Image{Width: w, Height: h, RGB: getBytes(3 * w * h), pooled: true}
-	alpha := getBytes(w * h)
 	covered := b.Eq(image.Rect(0, 0, w, h))
-	if covered {
-		fill(alpha, 0xff)
+	var alpha []uint8
+	if !covered || hasAlphaChannel(src) {
+		alpha = getBytes(w * h)
+		if covered {
+			fill(alpha, 0xff)
+		}
 	}
 
 	yuv := convertYCbCr
@@ -67,12 +70,23 @@ func fromImage(src image.Image, cfg image.Config, format string) (*Image, error)
 		}
 	}
 
-	if opaque(alpha) {
-		putBytes(alpha)
-	} else {
-		img.Alpha = alpha
+	if alpha != nil {
+		if opaque(alpha) {
+			putBytes(alpha)
+		} else {
+			img.Alpha = alpha
+		}
 	}
 	return img, nil
+}
+
+// hasAlphaChannel reports whether src's type can hold transparency.
+func hasAlphaChannel(src image.Image) bool {
+	switch src.(type) {
+	case *image.YCbCr, *image.Gray, *image.Gray16, *image.CMYK:
+		return false
+	}
+	return true
 }
 
 func fill(b []uint8, v uint8) {

@@ -29,6 +29,19 @@ func init() {
 	}
 }
 
+// rangeLimit clamps v to a byte by looking up v+rangeLimitOffset, like
+// libjpeg's range_limit table. YCbCr conversion adds at most ±227 to the
+// luma, so indexes stay within 29..738; the power-of-two size lets the
+// index be masked instead of bounds-checked.
+const rangeLimitOffset = 256
+
+var rangeLimit = func() (t [1024]uint8) {
+	for i := range t {
+		t[i] = clampToByte(int32(i - rangeLimitOffset))
+	}
+	return t
+}()
+
 func clampToByte(v int32) uint8 {
 	if uint32(v) > 255 {
 		if v < 0 {
@@ -44,12 +57,14 @@ func yccRow(dst, y, cb, cr []uint8) {
 	dst = dst[:3*len(y)]
 	cb = cb[:len(y)]
 	cr = cr[:len(y)]
+	lim := &rangeLimit
 	for x, yv := range y {
-		Y := int32(yv)
+		Y := int32(yv) + rangeLimitOffset
 		b, r := cb[x], cr[x]
-		dst[3*x] = clampToByte(Y + yccCrR[r])
-		dst[3*x+1] = clampToByte(Y + (yccCbG[b]+yccCrG[r])>>yccScaleBits)
-		dst[3*x+2] = clampToByte(Y + yccCbB[b])
+		d := dst[3*x : 3*x+3 : 3*x+3]
+		d[0] = lim[(Y+yccCrR[r])&(int32(len(lim))-1)]
+		d[1] = lim[(Y+(yccCbG[b]+yccCrG[r])>>yccScaleBits)&(int32(len(lim))-1)]
+		d[2] = lim[(Y+yccCbB[b])&(int32(len(lim))-1)]
 	}
 }
 
