@@ -14,10 +14,10 @@ import (
 	"github.com/klauspost/compress/zlib"
 )
 
-// pngLevel is the zlib level of the PNG encoders. Level 1 of
-// klauspost/compress is several times faster than image/png at
-// BestSpeed and compresses cut-outs a few percent worse; the filter
-// choice below recovers most of that.
+// pngLevel is the zlib level of the PNG encoders. With the sampled filter
+// choice below, level 1 of klauspost/compress encodes a 12 MP cut-out
+// about 3 times faster than image/png at BestSpeed, at a similar size
+// (BenchmarkEncodePNG).
 const pngLevel = zlib.BestSpeed
 
 // jpegQuality is the quality of EncodeCutoutJPEG.

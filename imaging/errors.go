@@ -7,7 +7,7 @@ import (
 // UnsupportedFormatError is returned by [Decode] and [DecodeConfig] for data
 // that is not PNG, JPEG, GIF or WebP. Format names what the magic bytes
 // show: "heic", "heif", "avif", "tiff", "bmp", "ico", "jxl", "psd", "qoi",
-// or "unknown" when nothing is recognized. The daemon answers it with 415.
+// or "unknown" when nothing is recognized. The daemon maps it to 415.
 type UnsupportedFormatError struct {
 	Format string
 }
@@ -22,8 +22,8 @@ func (e UnsupportedFormatError) Error() string {
 // DecodeError is returned by [Decode] and [DecodeConfig] when the data
 // starts like a supported format (Format) but cannot be decoded: it is
 // truncated or corrupt. A panic inside a decoder is reported the same way.
-// Err is the decoder's error; it never quotes image bytes. The daemon
-// answers it with 422.
+// Err is the decoder's error, which quotes no image bytes. The daemon
+// maps it to 422.
 type DecodeError struct {
 	Format string
 	Err    error
@@ -38,7 +38,7 @@ func (e DecodeError) Unwrap() error { return e.Err }
 
 // TooManyPixelsError is returned by [Decode] when the header gives
 // Width×Height over Max pixels. It is decided before any pixel buffer
-// exists. The daemon answers it with 413.
+// exists. The daemon maps it to 413.
 type TooManyPixelsError struct {
 	Width, Height, Max int
 }

@@ -9,8 +9,8 @@ import (
 )
 
 // FuzzDecode feeds arbitrary bytes to DecodeConfig and Decode. Neither may
-// panic; every error must be one of the three typed errors; a decoded image
-// must be consistent with its header and survive the whole pipeline.
+// panic, and every error must be one of the three typed errors. A decoded
+// image must agree with its header and survive the whole pipeline.
 func FuzzDecode(f *testing.F) {
 	f.Add(encodePNG(f, quadrants(6, 4)))
 	f.Add(withPNGExif(encodePNG(f, quadrants(6, 4)), 8))

@@ -74,7 +74,7 @@ func putBytes(b []uint8) {
 }
 
 // getInt16s returns a zeroed []int16 of length n backed by a pooled byte
-// buffer; return it with putInt16s.
+// buffer. Return it with putInt16s.
 func getInt16s(n int) []int16 {
 	b := getBytes(2 * n)
 	return unsafe.Slice((*int16)(unsafe.Pointer(unsafe.SliceData(b))), cap(b)/2)[:n]

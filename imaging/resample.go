@@ -10,11 +10,11 @@ func resize(dst []uint8, dw, dh int, src []uint8, sw, sh, ch int) {
 
 // resizeOriented is resize for a displayed image src that shows its stored
 // image with EXIF orientation o. sharp resizes the stored image and orients
-// the result, and the roundings of libvips's passes depend on their order
-// and direction, so the passes run in stored coordinates: the stored
-// vertical axis is the displayed horizontal one for orientations 5 to 8,
-// and mirrored axes take their taps reversed. dst gets the displayed
-// layout, (dw, dh) being the displayed output size.
+// the result. The roundings of libvips's passes depend on their order and
+// direction, so the passes run in stored coordinates. For orientations 5
+// to 8 the stored vertical axis is the displayed horizontal one, and
+// mirrored axes take their taps reversed. dst gets the displayed layout,
+// and (dw, dh) is the displayed output size.
 func resizeOriented(dst []uint8, dw, dh int, src []uint8, sw, sh, ch, o int) {
 	if dw == sw && dh == sh {
 		copy(dst[:dw*dh*ch], src) // sharp skips the resize
@@ -96,8 +96,8 @@ func (p *resizePass) done() {
 }
 
 // box applies libvips's box shrink along the displayed vertical or
-// horizontal axis; reversed groups from the far end, which is the stored
-// start of a mirrored axis.
+// horizontal axis. With reversed set, groups start at the far end, because
+// that is where a mirrored axis starts in stored coordinates.
 func (p *resizePass) box(vertical bool, box int, reversed bool) {
 	if vertical {
 		nh := ceilDiv(p.h, box)
@@ -201,8 +201,8 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 func roundFixed(v int32) int32 { return (v + weightHalf) >> weightShift }
 
 // boxSource returns the source index of sample k of box group g along an
-// axis of n samples: groups start at 0, the last one repeats the edge, and
-// on a mirrored axis (reversed) both are counted from the far end.
+// axis of n samples. Groups start at 0 and the last one repeats the edge.
+// On a mirrored axis (reversed) both are counted from the far end.
 func boxSource(g, k, box, n int, reversed bool) int {
 	groups := ceilDiv(n, box)
 	if reversed {
@@ -428,7 +428,7 @@ func packPairs(pairs *[maxTaps / 2]int32, offs *[maxTaps]int, offsets []int, w [
 }
 
 // weightedRows sets dst[i] to the rounded, clamped sum over k of
-// w[k]·src[offsets[k]+i]; every offsets[k]+len(dst) must be within src.
+// w[k]·src[offsets[k]+i]. Every offsets[k]+len(dst) must be within src.
 func weightedRows(dst, src []uint8, offsets []int, w []int16) {
 	n := len(dst) &^ 15
 	if !useAVX2 || n == 0 || len(w) > maxTaps {

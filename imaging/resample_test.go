@@ -297,8 +297,8 @@ func TestResizeMatchesSharp(t *testing.T) {
 			}
 			t.Logf("max abs diff %d, mean %.5f, %d bytes differ", maxDiff, float64(sum)/float64(len(want)), differ)
 			// Enlarging can land a row exactly halfway between two kernel
-			// phases; libvips's floating point resolves a few of those ties
-			// the other way (one row of 1024 for 300 → 1024 at 451 → 1024).
+			// phases, and libvips's floating point resolves a few of those
+			// ties the other way: one row of 1024 for 300 → 1024 at 451 → 1024.
 			if differ > len(want)/1000 || maxDiff > 8 {
 				t.Errorf("%d of %d bytes differ from sharp (max %d)", differ, len(want), maxDiff)
 			}

@@ -4,9 +4,9 @@ package imaging
 
 import "golang.org/x/sys/cpu"
 
-// useAVX2 selects the assembly row kernels. It is set once at init and is
-// false under the build tag noasm and on other architectures; tests switch
-// it off to compare with the Go kernels while no resize runs.
+// useAVX2 selects the assembly row kernels. It is set once at init, and it
+// is false under the build tag noasm and on other architectures. Tests
+// switch it off to compare with the Go kernels while no resize runs.
 var useAVX2 = cpu.X86.HasAVX2
 
 // rowsU8AVX2 is weightedRows for n a multiple of 16: dst[i] for i < n is

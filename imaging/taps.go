@@ -167,14 +167,14 @@ var bicubicMasks = func() (m [phases + 1][4]int32) {
 
 // enlargeTaps builds the Catmull-Rom taps of libvips's affine transform
 // along one axis, for inverse scale inv (input pixels per output pixel)
-// and the half-pixel input displacement vips_resize asks for. accumulate
+// and the half-pixel input displacement vips_resize requests. accumulate
 // selects the horizontal form, where the position is advanced by inv
 // along the row; vertically it is inv·o.
 //
-// TODO: a position that falls exactly halfway between two phases rounds
-// by its last bit; for some scales libvips rounds a few such rows the
-// other way (seen: one row of 1024 when enlarging 300 rows, by up to 6
-// levels), for a reason not found.
+// TODO: a position exactly halfway between two phases rounds by its last
+// bit. For some scales libvips rounds a few such rows the other way, for a
+// reason not found: one row of 1024 when enlarging 300 rows, by up to 6
+// levels.
 func enlargeTaps(srcLen, outLen int, inv float64, accumulate bool) axisTaps {
 	const displacement = 0.5
 	const windowOffset = 1 // bicubic reads one pixel left of its position

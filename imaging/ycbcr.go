@@ -5,10 +5,10 @@ import (
 )
 
 // YCbCr to RGB conversion and chroma upsampling as libjpeg-turbo does them
-// (jdcolor.c, jdsample.c), so that JPEGs decode to the same pixels sharp
-// sees up to the IDCT's own rounding. Go's color.YCbCrToRGB uses other
+// (jdcolor.c, jdsample.c), so that JPEGs decode to the pixels sharp gets,
+// up to the IDCT's own rounding. Go's color.YCbCrToRGB uses other
 // fixed-point constants and image/jpeg leaves chroma at its stored
-// resolution; reading it with nearest-neighbour upsampling differs from
+// resolution. Reading it with nearest-neighbour upsampling differs from
 // libjpeg's triangle filter by several levels at colour edges.
 
 const (

@@ -5,11 +5,10 @@ import (
 )
 
 // Lossy WebP (VP8) stores limited-range BT.601 YUV 4:2:0, which
-// golang.org/x/image/webp returns as an image.YCbCr; reading it with the
-// JFIF formulas of image/color loses contrast (a dozen levels in
-// saturated colours). These are libwebp's conversion and "fancy"
-// upsampler (dsp/yuv.h, dsp/upsampling.c, io_dec.c), which sharp's
-// decoder uses.
+// golang.org/x/image/webp returns as an image.YCbCr. Reading it with the
+// JFIF formulas of image/color loses contrast, a dozen levels in saturated
+// colours. These are libwebp's conversion and "fancy" upsampler (dsp/yuv.h,
+// dsp/upsampling.c, io_dec.c), which sharp's decoder uses.
 
 const webpFix = 6 // YUV_FIX2
 
@@ -33,9 +32,10 @@ func webpToRGB(dst []uint8, y, u, v uint8) {
 }
 
 // convertWebPYUV converts a 4:2:0 VP8 picture to RGB. Output row 0 pairs
-// chroma row 0 with itself; after that, rows 2k−1 and 2k take chroma rows
-// k−1 ("top") and k ("current"), the odd row nearer the top one. The last
-// row of an even height repeats the last chroma row, as libwebp does.
+// chroma row 0 with itself. After that, rows 2k−1 and 2k take chroma rows
+// k−1 ("top") and k ("current"), and the odd row is the one nearer the
+// top. The last row of an even height repeats the last chroma row, as
+// libwebp does.
 func convertWebPYUV(img *Image, s *image.YCbCr) {
 	w, h := s.Rect.Dx(), s.Rect.Dy()
 	if s.SubsampleRatio != image.YCbCrSubsampleRatio420 || s.Rect.Min != (image.Point{}) {

@@ -5,7 +5,7 @@
 //   node sharp_resize.js DIR
 //
 // DIR/cases.json lists {name, width, height, channels, toWidth, toHeight,
-// orientation}; DIR/NAME.in holds the stored pixels. DIR/NAME.out receives
+// orientation}; DIR/NAME.in contains the stored pixels. DIR/NAME.out receives
 // sharp's output: one channel for one, RGB for three, and RGB with alpha
 // dropped after the resize for four, as removeAlpha() does. A case with an
 // EXIF orientation goes through a PNG carrying it and the reference call
