@@ -17,7 +17,7 @@ import (
 	"testing"
 )
 
-// exifTIFF returns a big-endian TIFF structure whose IFD0 holds only the
+// exifTIFF returns a big-endian TIFF structure whose IFD0 contains only the
 // orientation tag.
 func exifTIFF(orientation int) []byte {
 	b := []byte("MM\x00*\x00\x00\x00\x08")  // header, IFD0 at offset 8
