@@ -60,7 +60,9 @@
 // profile to sRGB with it, and this package ignores profiles; sharp decodes
 // large JPEGs at 1/2, 1/4 or 1/8 scale inside libjpeg when the shrink to the
 // model's side is at least 3, 5 or 9, and this package always decodes at
-// full size (a mean difference of about 0.4 levels in the input).
+// full size (a mean difference of about 0.4 levels in the input). sharp
+// also resizes 16-bit images before it reduces them to 8 bits, the other
+// way round from here.
 //
 // # Memory
 //
