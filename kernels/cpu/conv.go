@@ -206,9 +206,6 @@ func (c *Conv) geometry(h, w int) convGeom {
 	tiles := (g.flat + narrowPixels - 1) / narrowPixels
 	reach := (p.InC-1)*g.chanStride + tiles*narrowPixels + maxTap
 	g.padded = max(p.InC*g.chanStride, reach) + 16
-	if c.wino != nil {
-		g.padded = max(g.padded, c.winogradReach(&g)+16)
-	}
 	return g
 }
 
@@ -265,12 +262,12 @@ func (c *Conv) Run(pool *Pool, dst, src, scratch []float32, n, h, w int) {
 	case len(scratch) < g.padded:
 		panic(fmt.Sprintf("cpu: conv scratch has %d floats, want %d", len(scratch), g.padded))
 	}
-	padded := scratch[:g.padded]
-	clear(padded[p.InC*g.chanStride:])
 	if workers := c.winogradWorkers(&g, len(scratch)); workers > 0 {
 		c.runWinograd(pool, dst, src, scratch, &g, n, workers)
 		return
 	}
+	padded := scratch[:g.padded]
+	clear(padded[p.InC*g.chanStride:])
 
 	impl := chooseImpl(&g, p.OutC)
 	g.setPrefetch(impl.pixels())
@@ -291,22 +288,17 @@ func (c *Conv) Run(pool *Pool, dst, src, scratch []float32, n, h, w int) {
 }
 
 // runWinograd is Run on the Winograd path, on at most the given number
-// of workers: scratch holds that many U and M buffers after the padded
-// input.
+// of workers: scratch holds that many U and M buffers after room for the
+// direct path's padded input. The input transform reads src directly.
 func (c *Conv) runWinograd(pool *Pool, dst, src, scratch []float32, g *convGeom, n, workers int) {
 	p := &c.p
 	inSize, outSize := p.InC*g.h*g.w, p.OutC*g.oh*g.ow
 	wg := c.winogradGeometry(g)
 	j := job{conv: c, geom: *g, work: scratch[g.padded:], maxWorkers: workers}
 	j.strip = max(1, wg.groups/(8*min(workers, pool.Workers())))
+	j.kind, j.units = jobWinograd, (wg.groups+j.strip-1)/j.strip
 	for i := range n {
-		j.kind, j.units, j.maxWorkers = jobConvPad, p.InC, 0
-		j.dst, j.src = scratch[:g.padded], src[i*inSize:(i+1)*inSize]
-		pool.run(&j)
-
-		j.kind, j.units = jobWinograd, (wg.groups+j.strip-1)/j.strip
-		j.maxWorkers = workers
-		j.dst, j.src = dst[i*outSize:(i+1)*outSize], scratch[:g.padded]
+		j.dst, j.src = dst[i*outSize:(i+1)*outSize], src[i*inSize:(i+1)*inSize]
 		pool.run(&j)
 	}
 }

@@ -85,3 +85,25 @@ func TestWinogradOutArgsLayout(t *testing.T) {
 		}
 	}
 }
+
+// TestWinogradInArgsLayout pins the winogradInArgs offsets that
+// winograd_amd64.s uses.
+func TestWinogradInArgsLayout(t *testing.T) {
+	var a winogradInArgs
+	for _, tc := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"u", unsafe.Offsetof(a.u), 0},
+		{"rows", unsafe.Offsetof(a.rows), 8},
+		{"colOff", unsafe.Offsetof(a.colOff), 40},
+		{"stride", unsafe.Offsetof(a.stride), 72},
+		{"mask", unsafe.Offsetof(a.mask), 104},
+		{"inC", unsafe.Offsetof(a.inC), 136},
+		{"pStride", unsafe.Offsetof(a.pStride), 144},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("offset of %s = %d, want %d", tc.name, tc.got, tc.want)
+		}
+	}
+}

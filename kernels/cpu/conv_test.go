@@ -84,6 +84,12 @@ func fixedConvCases() []convCase {
 		DilationH: 1, DilationW: 1}
 	pointwise := ConvParams{InC: 24, OutC: 10, KH: 1, KW: 1, StrideH: 1, StrideW: 1,
 		DilationH: 1, DilationW: 1}
+	winogradAsym := conv3x3(16, 16, 1, true)
+	winogradAsym.PadTop, winogradAsym.PadLeft, winogradAsym.PadBottom, winogradAsym.PadRight =
+		0, 2, 1, 0
+	winogradNoPad := conv3x3(20, 16, 1, false)
+	winogradNoPad.PadTop, winogradNoPad.PadLeft, winogradNoPad.PadBottom, winogradNoPad.PadRight =
+		0, 0, 0, 0
 	return []convCase{
 		{"isnet16/dil1", conv3x3(16, 16, 1, true), 1, 16, 16},
 		{"isnet16/dil2", conv3x3(16, 32, 2, true), 1, 16, 16},
@@ -109,6 +115,8 @@ func fixedConvCases() []convCase {
 		{"winograd/wide", conv3x3(16, 32, 1, true), 1, 5, 133},
 		{"winograd/64x64", conv3x3(64, 64, 1, true), 1, 64, 64},
 		{"winograd/tall", conv3x3(17, 16, 1, false), 1, 61, 32},
+		{"winograd/asymmetric", winogradAsym, 2, 19, 40},
+		{"winograd/nopad", winogradNoPad, 1, 20, 38},
 		{"stride2/1024like", stride2, 1, 34, 34},
 		{"stride2/odd", stride2, 2, 15, 9},
 		{"asymmetric", asym, 1, 9, 21},

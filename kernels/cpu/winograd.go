@@ -10,12 +10,11 @@ import "runtime"
 //
 // for a 4×4 input patch d and 3×3 kernel g. The weights are transformed
 // once by NewConv. Run transforms the input patches of 48 tiles at a time
-// into a per-worker buffer U[16][InC][48], multiplies each of the 16
+// into a per-worker buffer U[16][InC][48], reading the unpadded input with
+// masked loads that supply the zero padding. It multiplies each of the 16
 // positions by its InC×OutC weight matrix into M[16][OutC][48] with the
-// direct convolution's micro-kernel (one tap, no bias), and transforms M
-// back into the output. Each output only ever reads its own 3×3 window of
-// the padded input, so the padding and gaps of the flat layout work as
-// for the direct path. The transforms only add and subtract, and the
+// direct convolution's micro-kernel (one tap, no bias) and transforms M
+// back into the output. The transforms only add and subtract, and the
 // weight transform halves, so rounding stays within a few float32 ulps of
 // the direct sum.
 
@@ -101,15 +100,6 @@ func (c *Conv) winogradGeometry(g *convGeom) winogradGeom {
 	wg.groups = (wg.vectors + 2) / 3
 	wg.slot = 16 * winogradTiles * (c.p.InC + c.blocks*blockRows)
 	return wg
-}
-
-// winogradReach returns the number of padded-input floats that the input
-// transform may read, garbage lanes included: 34 floats of 4 rows from
-// the last vector of the last tile row of the last channel.
-func (c *Conv) winogradReach(g *convGeom) int {
-	wg := c.winogradGeometry(g)
-	last := 2*(wg.th-1)*g.wq + 32*(wg.rowVectors-1)
-	return (c.p.InC-1)*g.chanStride + last + 3*g.wq + 34
 }
 
 // winogradSlots returns the number of per-worker buffers ScratchFloats

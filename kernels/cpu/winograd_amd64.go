@@ -8,16 +8,32 @@ import "unsafe"
 // 0, prefetching nothing new.
 var winogradTap = [1][2]int64{{0, 0}}
 
+// winogradInArgs is the argument block of winogradInputAVX512; the
+// offsets in winograd_amd64.s must match its layout (a test checks them).
+type winogradInArgs struct {
+	u       unsafe.Pointer    // U at the vector's first lane, position 0, channel 0
+	rows    [4]unsafe.Pointer // each patch row in channel 0, or winogradZeros
+	colOff  [4]int64          // bytes from rows[r] to the patch's first column
+	stride  [4]int64          // bytes from a row to the same row of the next channel
+	mask    [4]uint64         // columns 0..15, 16..31, 2..17, 18..33 inside the image
+	inC     int64
+	pStride int64 // bytes between the 16 positions of U
+}
+
 // winogradInputAVX512 writes the 16 transformed values Bᵀ d B of the
-// 4×4 patches of 16 tiles of a tile row, for each of inC input channels:
-// value p of channel i goes to u[p·pStride/4 + i·48 + lane]. in points at
-// the first patch's top-left corner in channel 0 of the padded input;
-// rows are rowStride bytes apart and channels chanStride bytes. It reads 34
-// floats of 4 rows per channel and needs AVX-512F. Its Go twin is
-// winogradInputGo.
+// 4×4 patches of 16 tiles of a tile row, for each of args.inC input
+// channels: value p of channel i goes to U[p·pStride/4 + i·48 + lane]. It
+// reads 34 columns of each patch row with zeroing masks, so columns
+// outside the image are zero padding, and rows outside it read
+// winogradZeros with stride 0.
+// It needs AVX-512F. Its Go twin is the transform in packWinograd's
+// comment: d B on rows, then Bᵀ on columns.
 //
 //go:noescape
-func winogradInputAVX512(in, u *float32, inC, chanStride, rowStride, pStride int)
+func winogradInputAVX512(args *winogradInArgs)
+
+// winogradZeros backs the patch rows that lie outside the image.
+var winogradZeros [64]float32
 
 // winogradOutArgs is the argument block of winogradOutputAVX512; the
 // offsets in winograd_amd64.s must match its layout (a test checks them).
@@ -51,14 +67,36 @@ func (c *Conv) winogradGroup(j *job, wg *winogradGeom, work []float32, group int
 	u := work[:16*p.InC*winogradTiles]
 	m := work[16*p.InC*winogradTiles:]
 
+	in := winogradInArgs{inC: int64(p.InC), pStride: int64(p.InC * winogradTiles * 4)}
+	plane := g.h * g.w
 	for v := range 3 {
 		vec := group*3 + v
 		if vec >= wg.vectors {
 			break
 		}
 		ty, tx0 := vec/wg.rowVectors, vec%wg.rowVectors*16
-		winogradInputAVX512(&j.src[2*ty*g.wq+2*tx0], &u[v*16], p.InC,
-			g.chanStride*4, g.wq*4, p.InC*winogradTiles*4)
+		x0 := 2*tx0 - p.PadLeft
+		for k, off := range [4]int{0, 16, 2, 18} {
+			// Lanes i with 0 ≤ x0+off+i < w.
+			first, end := max(0, -(x0+off)), min(16, g.w-(x0+off))
+			in.mask[k] = 0
+			if end > first {
+				in.mask[k] = (1<<end - 1) &^ (1<<first - 1)
+			}
+		}
+		for r := range 4 {
+			y := 2*ty - p.PadTop + r
+			if y < 0 || y >= g.h {
+				in.rows[r], in.colOff[r], in.stride[r] = unsafe.Pointer(&winogradZeros[0]), 0, 0
+				continue
+			}
+			// The first column may be −1: the pointer stays at the row
+			// start, and the kernel adds the offset.
+			in.rows[r], in.colOff[r] = unsafe.Pointer(&j.src[y*g.w]), int64(4*x0)
+			in.stride[r] = int64(plane * 4)
+		}
+		in.u = unsafe.Pointer(&u[v*16])
+		winogradInputAVX512(&in)
 	}
 
 	args := tileArgs{

@@ -2,67 +2,60 @@
 
 #include "textflag.h"
 
-// Lane indices for VPERMI2PS: the even and odd elements of two vectors,
-// and the interleaving of the low and high halves of two vectors.
-DATA winoEven<>+0(SB)/8, $0x0000000200000000
-DATA winoEven<>+8(SB)/8, $0x0000000600000004
-DATA winoEven<>+16(SB)/8, $0x0000000a00000008
-DATA winoEven<>+24(SB)/8, $0x0000000e0000000c
-DATA winoEven<>+32(SB)/8, $0x0000001200000010
-DATA winoEven<>+40(SB)/8, $0x0000001600000014
-DATA winoEven<>+48(SB)/8, $0x0000001a00000018
-DATA winoEven<>+56(SB)/8, $0x0000001e0000001c
-GLOBL winoEven<>(SB), RODATA|NOPTR, $64
-
-DATA winoOdd<>+0(SB)/8, $0x0000000300000001
-DATA winoOdd<>+8(SB)/8, $0x0000000700000005
-DATA winoOdd<>+16(SB)/8, $0x0000000b00000009
-DATA winoOdd<>+24(SB)/8, $0x0000000f0000000d
-DATA winoOdd<>+32(SB)/8, $0x0000001300000011
-DATA winoOdd<>+40(SB)/8, $0x0000001700000015
-DATA winoOdd<>+48(SB)/8, $0x0000001b00000019
-DATA winoOdd<>+56(SB)/8, $0x0000001f0000001d
-GLOBL winoOdd<>(SB), RODATA|NOPTR, $64
-
+// The input transform splits even and odd columns with VSHUFPS, which
+// works within 128-bit lanes: lane 4k+j of its vectors holds tile
+// 2k, 2k+1, 8+2k, 9+2k for j = 0..3. U and M keep that order, and these
+// VPERMI2PS indices undo it while interleaving the two output columns of
+// each tile: output columns 0..15 (tiles 0..7) and 16..31 (tiles 8..15).
 DATA winoLow<>+0(SB)/8, $0x0000001000000000
 DATA winoLow<>+8(SB)/8, $0x0000001100000001
-DATA winoLow<>+16(SB)/8, $0x0000001200000002
-DATA winoLow<>+24(SB)/8, $0x0000001300000003
-DATA winoLow<>+32(SB)/8, $0x0000001400000004
-DATA winoLow<>+40(SB)/8, $0x0000001500000005
-DATA winoLow<>+48(SB)/8, $0x0000001600000006
-DATA winoLow<>+56(SB)/8, $0x0000001700000007
+DATA winoLow<>+16(SB)/8, $0x0000001400000004
+DATA winoLow<>+24(SB)/8, $0x0000001500000005
+DATA winoLow<>+32(SB)/8, $0x0000001800000008
+DATA winoLow<>+40(SB)/8, $0x0000001900000009
+DATA winoLow<>+48(SB)/8, $0x0000001c0000000c
+DATA winoLow<>+56(SB)/8, $0x0000001d0000000d
 GLOBL winoLow<>(SB), RODATA|NOPTR, $64
 
-DATA winoHigh<>+0(SB)/8, $0x0000001800000008
-DATA winoHigh<>+8(SB)/8, $0x0000001900000009
-DATA winoHigh<>+16(SB)/8, $0x0000001a0000000a
-DATA winoHigh<>+24(SB)/8, $0x0000001b0000000b
-DATA winoHigh<>+32(SB)/8, $0x0000001c0000000c
-DATA winoHigh<>+40(SB)/8, $0x0000001d0000000d
+DATA winoHigh<>+0(SB)/8, $0x0000001200000002
+DATA winoHigh<>+8(SB)/8, $0x0000001300000003
+DATA winoHigh<>+16(SB)/8, $0x0000001600000006
+DATA winoHigh<>+24(SB)/8, $0x0000001700000007
+DATA winoHigh<>+32(SB)/8, $0x0000001a0000000a
+DATA winoHigh<>+40(SB)/8, $0x0000001b0000000b
 DATA winoHigh<>+48(SB)/8, $0x0000001e0000000e
 DATA winoHigh<>+56(SB)/8, $0x0000001f0000000f
 GLOBL winoHigh<>(SB), RODATA|NOPTR, $64
 
-// Loads patch row (AX)(idx) of 16 tiles and writes its column transform
-// d B: e0 = d0 − d2, e1 = d1 + d2, e2 = d2 − d1, e3 = d1 − d3.
-#define WI_ROW(idx, e0, e1, e2, e3) \
-	VMOVUPS   0(AX)(idx), Z16;  \
-	VMOVUPS   64(AX)(idx), Z17; \
-	VMOVUPS   8(AX)(idx), Z18;  \
-	VMOVUPS   72(AX)(idx), Z19; \
-	VMOVAPS   Z30, Z20;         \
-	VPERMI2PS Z17, Z16, Z20;    \
-	VMOVAPS   Z31, Z21;         \
-	VPERMI2PS Z17, Z16, Z21;    \
-	VMOVAPS   Z30, Z22;         \
-	VPERMI2PS Z19, Z18, Z22;    \
-	VMOVAPS   Z31, Z23;         \
-	VPERMI2PS Z19, Z18, Z23;    \
-	VSUBPS    Z22, Z20, e0;     \
-	VADDPS    Z22, Z21, e1;     \
-	VSUBPS    Z21, Z22, e2;     \
-	VSUBPS    Z23, Z21, e3
+// Offsets into winogradInArgs (winograd_amd64.go).
+#define WI_U 0
+#define WI_ROWS 8
+#define WI_COLOFF 40
+#define WI_STRIDE 72
+#define WI_MASK 104
+#define WI_INC 136
+#define WI_PSTRIDE 144
+
+// Loads patch row at reg (columns 0..33 under masks K1..K4, zero outside)
+// and writes its column transform d B: e0 = d0 − d2, e1 = d1 + d2,
+// e2 = d2 − d1, e3 = d1 − d3. Prefetches the row of the next channel.
+#define WI_ROW(reg, soff, e0, e1, e2, e3) \
+	VMOVUPS.Z  0(reg), K1, Z16;       \
+	VMOVUPS.Z  64(reg), K2, Z17;      \
+	VMOVUPS.Z  8(reg), K3, Z18;       \
+	VMOVUPS.Z  72(reg), K4, Z19;      \
+	MOVQ       soff(DI), R14;         \
+	PREFETCHT0 0(reg)(R14*1);         \
+	PREFETCHT0 64(reg)(R14*1);        \
+	PREFETCHT0 128(reg)(R14*1);       \
+	VSHUFPS    $0x88, Z17, Z16, Z20;  \
+	VSHUFPS    $0xdd, Z17, Z16, Z21;  \
+	VSHUFPS    $0x88, Z19, Z18, Z22;  \
+	VSHUFPS    $0xdd, Z19, Z18, Z23;  \
+	VSUBPS     Z22, Z20, e0;          \
+	VADDPS     Z22, Z21, e1;          \
+	VSUBPS     Z21, Z22, e2;          \
+	VSUBPS     Z23, Z21, e3
 
 // Writes the row transform Bᵀ of column j (e0..e3 from rows 0..3) to
 // positions j, 4+j, 8+j, 12+j at R12, R12+4S, R12+8S, R12+12S.
@@ -76,28 +69,34 @@ GLOBL winoHigh<>(SB), RODATA|NOPTR, $64
 	VSUBPS  e3, e1, Z19;        \
 	VMOVUPS Z19, (R12)(R13*1)
 
-// func winogradInputAVX512(in, u *float32, inC, chanStride, rowStride, pStride int)
-TEXT ·winogradInputAVX512(SB), NOSPLIT, $0-48
-	MOVQ      in+0(FP), AX
-	MOVQ      u+8(FP), DI
-	MOVQ      inC+16(FP), CX
-	MOVQ      chanStride+24(FP), R8
-	MOVQ      rowStride+32(FP), BX
-	MOVQ      pStride+40(FP), DX
-	LEAQ      (BX)(BX*2), R9
-	XORQ      R10, R10
+// func winogradInputAVX512(args *winogradInArgs)
+TEXT ·winogradInputAVX512(SB), NOSPLIT, $0-8
+	MOVQ      args+0(FP), DI
+	MOVQ      WI_U(DI), SI
+	MOVQ      WI_ROWS+0(DI), AX
+	ADDQ      WI_COLOFF+0(DI), AX
+	MOVQ      WI_ROWS+8(DI), BX
+	ADDQ      WI_COLOFF+8(DI), BX
+	MOVQ      WI_ROWS+16(DI), R9
+	ADDQ      WI_COLOFF+16(DI), R9
+	MOVQ      WI_ROWS+24(DI), R10
+	ADDQ      WI_COLOFF+24(DI), R10
+	MOVQ      WI_INC(DI), CX
+	MOVQ      WI_PSTRIDE(DI), DX
+	KMOVW     WI_MASK+0(DI), K1
+	KMOVW     WI_MASK+8(DI), K2
+	KMOVW     WI_MASK+16(DI), K3
+	KMOVW     WI_MASK+24(DI), K4
 	MOVQ      DX, R11
 	SHLQ      $2, R11
 	LEAQ      (R11)(R11*2), R13
-	VMOVDQU32 winoEven<>(SB), Z30
-	VMOVDQU32 winoOdd<>(SB), Z31
 
 wichan:
-	WI_ROW(R10*1, Z0, Z1, Z2, Z3)
-	WI_ROW(BX*1, Z4, Z5, Z6, Z7)
-	WI_ROW(BX*2, Z8, Z9, Z10, Z11)
-	WI_ROW(R9*1, Z12, Z13, Z14, Z15)
-	MOVQ DI, R12
+	WI_ROW(AX, WI_STRIDE+0, Z0, Z1, Z2, Z3)
+	WI_ROW(BX, WI_STRIDE+8, Z4, Z5, Z6, Z7)
+	WI_ROW(R9, WI_STRIDE+16, Z8, Z9, Z10, Z11)
+	WI_ROW(R10, WI_STRIDE+24, Z12, Z13, Z14, Z15)
+	MOVQ SI, R12
 	WI_COL(Z0, Z4, Z8, Z12)
 	ADDQ DX, R12
 	WI_COL(Z1, Z5, Z9, Z13)
@@ -105,8 +104,11 @@ wichan:
 	WI_COL(Z2, Z6, Z10, Z14)
 	ADDQ DX, R12
 	WI_COL(Z3, Z7, Z11, Z15)
-	ADDQ R8, AX
-	ADDQ $192, DI
+	ADDQ WI_STRIDE+0(DI), AX
+	ADDQ WI_STRIDE+8(DI), BX
+	ADDQ WI_STRIDE+16(DI), R9
+	ADDQ WI_STRIDE+24(DI), R10
+	ADDQ $192, SI
 	DECQ CX
 	JNZ  wichan
 	VZEROUPPER
