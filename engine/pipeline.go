@@ -126,12 +126,11 @@ func (p *Pipeline) Remove(ctx context.Context, job Job) (*Result, error) {
 	start := time.Now()
 	res := &Result{Backend: p.Backend(), Model: p.model}
 
-	// TODO: decoded pixels live on the Go heap and are left to the garbage
-	// collector instead of being wiped and pooled like the tensors.
 	img, err := imaging.Decode(job.Image, job.MaxPixels)
 	if err != nil {
 		return nil, err
 	}
+	defer img.Release() // wipes the decoded pixels on every path
 	in := p.getFloats(&p.inputs)
 	defer p.putFloats(&p.inputs, in)
 	imaging.Preprocess(img, p.side, *in)
