@@ -132,7 +132,7 @@ func NewConv(p ConvParams, weight, bias []float32) (*Conv, error) {
 			}
 		}
 	}
-	if UseAVX512 && winogradEligible(p) {
+	if (UseAVX512 || UseAVX2) && winogradEligible(p) {
 		c.packWinograd(weight)
 	}
 	return c, nil
@@ -206,6 +206,9 @@ func (c *Conv) geometry(h, w int) convGeom {
 	tiles := (g.flat + narrowPixels - 1) / narrowPixels
 	reach := (p.InC-1)*g.chanStride + tiles*narrowPixels + maxTap
 	g.padded = max(p.InC*g.chanStride, reach) + 16
+	if c.wino != nil {
+		g.padded = max(g.padded, c.winogradReachAVX2(&g)+16)
+	}
 	return g
 }
 
@@ -238,7 +241,7 @@ func (c *Conv) ScratchFloats(h, w int) int {
 	if c.wino == nil {
 		return g.padded
 	}
-	wg := c.winogradGeometry(&g)
+	wg := c.winogradGeometry(&g, 8)
 	return g.padded + min(winogradSlots(), wg.groups)*wg.slot
 }
 
@@ -289,16 +292,31 @@ func (c *Conv) Run(pool *Pool, dst, src, scratch []float32, n, h, w int) {
 
 // runWinograd is Run on the Winograd path, on at most the given number
 // of workers: scratch holds that many U and M buffers after room for the
-// direct path's padded input. The input transform reads src directly.
+// direct path's padded input. The AVX-512 input transform reads src
+// directly, the AVX2 one a padded copy.
 func (c *Conv) runWinograd(pool *Pool, dst, src, scratch []float32, g *convGeom, n, workers int) {
 	p := &c.p
 	inSize, outSize := p.InC*g.h*g.w, p.OutC*g.oh*g.ow
-	wg := c.winogradGeometry(g)
-	j := job{conv: c, geom: *g, work: scratch[g.padded:], maxWorkers: workers}
+	impl, lanes := implAVX512, 16
+	if !UseAVX512 {
+		impl, lanes = implAVX2, 8
+	}
+	wg := c.winogradGeometry(g, lanes)
+	j := job{conv: c, geom: *g, impl: impl, work: scratch[g.padded:]}
 	j.strip = max(1, wg.groups/(8*min(workers, pool.Workers())))
-	j.kind, j.units = jobWinograd, (wg.groups+j.strip-1)/j.strip
+	units := (wg.groups + j.strip - 1) / j.strip
 	for i := range n {
-		j.dst, j.src = dst[i*outSize:(i+1)*outSize], src[i*inSize:(i+1)*inSize]
+		img := src[i*inSize : (i+1)*inSize]
+		if impl == implAVX2 {
+			// The AVX2 input transform reads the padded planes.
+			padded := scratch[:g.padded]
+			clear(padded[p.InC*g.chanStride:])
+			j.kind, j.units, j.maxWorkers, j.dst, j.src = jobConvPad, p.InC, 0, padded, img
+			pool.run(&j)
+			img = padded
+		}
+		j.kind, j.units, j.maxWorkers = jobWinograd, units, workers
+		j.dst, j.src = dst[i*outSize:(i+1)*outSize], img
 		pool.run(&j)
 	}
 }

@@ -25,6 +25,7 @@ type tileArgs struct {
 	segMask     [6]uint64   // store masks, see convGeom.fillSegments
 	laneMask    [6][8]int32 // segMask as AVX2 lane masks (all ones: store)
 	wsave       int64       // written by convTileAVX2
+	full        int64       // nonzero: every vector has mask 0xff in row r0 (AVX2 only)
 }
 
 // convTileAVX512 computes args.blocks blocks of 8 output channels at the 48
@@ -39,8 +40,9 @@ func convTileAVX512(args *tileArgs)
 
 // convTileAVX2 is convTileAVX512 for AVX2 and FMA: 24 flat positions, each
 // block computed as two halves of 4 output channels in 12 ymm
-// accumulators, stores masked by args.laneMask (8-lane segments). A half
-// with no channel to store is skipped.
+// accumulators, stores masked by args.laneMask (8-lane segments), or
+// whole when args.full is set. A half with no channel to store is
+// skipped.
 //
 //go:noescape
 func convTileAVX2(args *tileArgs)
@@ -73,7 +75,11 @@ func (c *Conv) tileSIMD(j *job, q0, b0, b1 int) {
 		return
 	}
 	g.fillSegments(q0, 8, args.segOff[:], args.segMask[:])
+	args.full = 1
 	for s, m := range args.segMask {
+		if want := uint64(0xff * (1 - s%2)); m != want {
+			args.full = 0
+		}
 		for i := range 8 {
 			args.laneMask[s][i] = -int32(m >> i & 1)
 		}

@@ -19,6 +19,7 @@
 #define A_SEGMASK 144
 #define A_LANEMASK 192
 #define A_WSAVE 384
+#define A_FULL 392
 
 // AVX-512: accumulator of output row m, vector v is Z(3m+v).
 
@@ -208,6 +209,12 @@ znext:
 	VMOVDQU    A_LANEMASK+160(DI), Y12; \
 	VMASKMOVPS c, Y12, (R14)(AX*4)
 
+// Stores one output row whole: vector v at element offset AX, BX, CX.
+#define Y_STORE_FULL(a, b, c) \
+	VMOVUPS a, (R14)(AX*4); \
+	VMOVUPS b, (R14)(BX*4); \
+	VMOVUPS c, (R14)(CX*4)
+
 // func convTileAVX2(args *tileArgs)
 TEXT ·convTileAVX2(SB), NOSPLIT, $0-8
 	MOVQ args+0(FP), DI
@@ -269,6 +276,8 @@ ytap:
 	Y_RELU(Y9, Y10, Y11)
 
 ystore:
+	CMPQ A_FULL(DI), $0
+	JNE  yfull
 	Y_STORE(Y0, Y1, Y2)
 	DECQ R13
 	JZ   ynext
@@ -285,6 +294,32 @@ ystore:
 	DECQ R13
 	JZ   ynext
 	ADDQ A_PLANESTRIDE(DI), R14
+	JMP  yhalf1
+
+	// Every vector is stored whole into one row: plain stores, which
+	// are much cheaper than VMASKMOVPS on some CPUs.
+yfull:
+	MOVQ A_SEGOFF+0(DI), AX
+	MOVQ A_SEGOFF+16(DI), BX
+	MOVQ A_SEGOFF+32(DI), CX
+	Y_STORE_FULL(Y0, Y1, Y2)
+	DECQ R13
+	JZ   ynext
+	ADDQ A_PLANESTRIDE(DI), R14
+	Y_STORE_FULL(Y3, Y4, Y5)
+	DECQ R13
+	JZ   ynext
+	ADDQ A_PLANESTRIDE(DI), R14
+	Y_STORE_FULL(Y6, Y7, Y8)
+	DECQ R13
+	JZ   ynext
+	ADDQ A_PLANESTRIDE(DI), R14
+	Y_STORE_FULL(Y9, Y10, Y11)
+	DECQ R13
+	JZ   ynext
+	ADDQ A_PLANESTRIDE(DI), R14
+
+yhalf1:
 
 	// Second half, unless done: rows 4..7 of the block.
 	CMPQ R15, R8

@@ -30,6 +30,7 @@ func TestTileArgsLayout(t *testing.T) {
 		{"segMask", unsafe.Offsetof(a.segMask), 144},
 		{"laneMask", unsafe.Offsetof(a.laneMask), 192},
 		{"wsave", unsafe.Offsetof(a.wsave), 384},
+		{"full", unsafe.Offsetof(a.full), 392},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("offset of %s = %d, want %d", tc.name, tc.got, tc.want)

@@ -38,7 +38,7 @@ const (
 )
 
 // winogradEligible reports whether NewConv prepares the Winograd path for
-// p. It also needs AVX-512 at Run time.
+// p. It also needs AVX-512 or AVX2 at Run time.
 func winogradEligible(p ConvParams) bool {
 	return p.KH == 3 && p.KW == 3 && p.StrideH == 1 && p.StrideW == 1 &&
 		p.DilationH == 1 && p.DilationW == 1 &&
@@ -91,15 +91,30 @@ type winogradGeom struct {
 	slot       int // floats of one worker's U and M buffers
 }
 
-// winogradGeometry returns the tiling for g.
-func (c *Conv) winogradGeometry(g *convGeom) winogradGeom {
+// winogradGeometry returns the tiling for g with vectors of the given
+// number of lanes (tiles): 16 for AVX-512, 8 for AVX2. A group is 3
+// vectors. The buffer size is the same for both.
+func (c *Conv) winogradGeometry(g *convGeom, lanes int) winogradGeom {
 	var wg winogradGeom
 	wg.th, wg.tw = (g.oh+1)/2, (g.ow+1)/2
-	wg.rowVectors = (wg.tw + 15) / 16
+	wg.rowVectors = (wg.tw + lanes - 1) / lanes
 	wg.vectors = wg.th * wg.rowVectors
 	wg.groups = (wg.vectors + 2) / 3
-	wg.slot = 16 * winogradTiles * (c.p.InC + c.blocks*blockRows)
+	wg.slot = 16*winogradTiles*(c.p.InC+c.blocks*blockRows) + winogradTemp
 	return wg
+}
+
+// winogradTemp is the number of floats of a worker's buffer that the AVX2
+// input transform uses between its two passes.
+const winogradTemp = 16 * 8
+
+// winogradReachAVX2 returns the number of padded-input floats that the
+// AVX2 input transform may read, garbage lanes included: 18 floats of 4
+// rows from the last vector of the last tile row of the last channel.
+func (c *Conv) winogradReachAVX2(g *convGeom) int {
+	wg := c.winogradGeometry(g, 8)
+	last := 2*(wg.th-1)*g.wq + 16*(wg.rowVectors-1)
+	return (c.p.InC-1)*g.chanStride + last + 3*g.wq + 18
 }
 
 // winogradSlots returns the number of per-worker buffers ScratchFloats
@@ -113,19 +128,27 @@ func winogradSlots() int {
 // with the given scratch length: one per U and M buffer after the padded
 // input. It returns 0 when the path does not apply to g.
 func (c *Conv) winogradWorkers(g *convGeom, scratch int) int {
-	if c.wino == nil || !UseAVX512 || g.ow < winogradMinWidth || g.wq < 16 {
+	if c.wino == nil || !(UseAVX512 || UseAVX2) || g.ow < winogradMinWidth {
 		return 0
 	}
-	wg := c.winogradGeometry(g)
+	wg := c.winogradGeometry(g, 16)
 	return (scratch - g.padded) / wg.slot
 }
 
 // runWinogradUnit computes unit u of j, a strip of tile groups, on the
 // given worker with that worker's U and M buffers.
 func (c *Conv) runWinogradUnit(j *job, u, worker int) {
-	wg := c.winogradGeometry(&j.geom)
+	lanes := 16
+	if j.impl == implAVX2 {
+		lanes = 8
+	}
+	wg := c.winogradGeometry(&j.geom, lanes)
 	work := j.work[worker*wg.slot : (worker+1)*wg.slot]
 	for group := u * j.strip; group < min((u+1)*j.strip, wg.groups); group++ {
-		c.winogradGroup(j, &wg, work, group)
+		if j.impl == implAVX2 {
+			c.winogradGroupAVX2(j, &wg, work, group)
+		} else {
+			c.winogradGroup(j, &wg, work, group)
+		}
 	}
 }

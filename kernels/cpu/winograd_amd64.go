@@ -42,11 +42,12 @@ type winogradOutArgs struct {
 	dst         unsafe.Pointer // output plane 0 at the first tile's top-left pixel
 	bias        unsafe.Pointer
 	outC        int64
-	mPStride    int64     // bytes between the 16 positions of M
-	planeStride int64     // bytes between output planes
-	rowStride   int64     // bytes between output rows
-	relu        int64     // nonzero: apply max(0, x)
-	mask        [4]uint64 // columns to store: row 0 low 16, high 16, row 1 low, high
+	mPStride    int64       // bytes between the 16 positions of M
+	planeStride int64       // bytes between output planes
+	rowStride   int64       // bytes between output rows
+	relu        int64       // nonzero: apply max(0, x)
+	mask        [4]uint64   // columns to store: row 0 low 16, high 16, row 1 low, high
+	laneMask    [4][8]int32 // mask for the AVX2 kernel: 8 columns each, all ones to store
 }
 
 // winogradOutputAVX512 writes the 2×2 outputs Aᵀ m A + bias of 16 tiles of
@@ -143,5 +144,101 @@ func (c *Conv) winogradGroup(j *job, wg *winogradGeom, work []float32, group int
 		out.m = unsafe.Pointer(&m[v*16])
 		out.dst = unsafe.Pointer(&j.dst[2*ty*g.ow+2*tx0])
 		winogradOutputAVX512(&out)
+	}
+}
+
+// winogradInputAVX2 is winogradInputAVX512 for AVX2 and 8 tiles, reading
+// the padded input: in points at the first patch's top-left corner in
+// channel 0, rows rowStride bytes apart and channels chanStride, and U
+// rows are 24 floats apart. It reads 18 floats of 4 rows per channel and
+// keeps the row transform of one channel in tmp (16×8 floats).
+//
+//go:noescape
+func winogradInputAVX2(in, u, tmp *float32, inC, chanStride, rowStride, pStride int)
+
+// winogradOutputAVX2 is winogradOutputAVX512 for AVX2 and 8 tiles, M rows
+// 24 floats apart, stores masked by args.laneMask.
+//
+//go:noescape
+func winogradOutputAVX2(args *winogradOutArgs)
+
+// winogradGroupAVX2 is winogradGroup for AVX2: 3 vectors of 8 tiles from
+// the padded input, the products by convTileAVX2.
+func (c *Conv) winogradGroupAVX2(j *job, wg *winogradGeom, work []float32, group int) {
+	const tiles = 24
+	g := &j.geom
+	p := &c.p
+	rows := c.blocks * blockRows
+	u := work[:16*p.InC*tiles]
+	m := work[16*p.InC*tiles : 16*(p.InC+rows)*tiles]
+	tmp := work[len(work)-winogradTemp:]
+
+	for v := range 3 {
+		vec := group*3 + v
+		if vec >= wg.vectors {
+			break
+		}
+		ty, tx0 := vec/wg.rowVectors, vec%wg.rowVectors*8
+		winogradInputAVX2(&j.src[2*ty*g.wq+2*tx0], &u[v*8], &tmp[0], p.InC,
+			g.chanStride*4, g.wq*4, p.InC*tiles*4)
+	}
+
+	args := tileArgs{
+		bias:        unsafe.Pointer(&c.zeroBias[0]),
+		taps:        unsafe.Pointer(&winogradTap[0]),
+		ntaps:       1,
+		inChannels:  int64(p.InC),
+		chanStride:  tiles * 4,
+		planeStride: tiles * 4,
+		blocks:      int64(c.blocks),
+		lastRows:    blockRows,
+		segOff:      [6]int64{0, 0, 8, 0, 16, 0},
+		full:        1,
+	}
+	for v := range 3 {
+		args.laneMask[2*v] = [8]int32{-1, -1, -1, -1, -1, -1, -1, -1}
+	}
+	for pos := range 16 {
+		args.in = unsafe.Pointer(&u[pos*p.InC*tiles])
+		args.weights = unsafe.Pointer(&c.wino[pos*c.blocks*p.InC*blockRows])
+		args.dst = unsafe.Pointer(&m[pos*rows*tiles])
+		convTileAVX2(&args)
+	}
+
+	out := winogradOutArgs{
+		bias:        unsafe.Pointer(&c.bias[0]),
+		outC:        int64(p.OutC),
+		mPStride:    int64(rows * tiles * 4),
+		planeStride: int64(g.oh * g.ow * 4),
+		rowStride:   int64(g.ow * 4),
+	}
+	if p.ReLU {
+		out.relu = 1
+	}
+	for v := range 3 {
+		vec := group*3 + v
+		if vec >= wg.vectors {
+			break
+		}
+		ty, tx0 := vec/wg.rowVectors, vec%wg.rowVectors*8
+		cols := min(g.ow-2*tx0, 16)
+		secondRow := 2*ty+1 < g.oh
+		for i := range 8 {
+			lo, hi := int32(0), int32(0)
+			if i < cols {
+				lo = -1
+			}
+			if 8+i < cols {
+				hi = -1
+			}
+			out.laneMask[0][i], out.laneMask[1][i] = lo, hi
+			out.laneMask[2][i], out.laneMask[3][i] = 0, 0
+			if secondRow {
+				out.laneMask[2][i], out.laneMask[3][i] = lo, hi
+			}
+		}
+		out.m = unsafe.Pointer(&m[v*8])
+		out.dst = unsafe.Pointer(&j.dst[2*ty*g.ow+2*tx0])
+		winogradOutputAVX2(&out)
 	}
 }

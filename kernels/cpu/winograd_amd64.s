@@ -216,3 +216,156 @@ wostore:
 	JNZ  wochan
 	VZEROUPPER
 	RET
+
+// AVX2 input transform. Pass 1 combines the 4 patch rows (Bᵀ d) for each
+// of the 4 loads of a row (columns 0..7, 8..15, 2..9, 10..17) into tmp;
+// pass 2 splits even and odd columns of each combined row with VSHUFPS
+// (lane 4k+j holds tile 2k, 2k+1, 4+2k, 5+2k for j = 0..3) and combines
+// the columns (· B).
+
+// Row combination of the loads at byte offset off: tmp row i, load q.
+#define WIY_ROWS(off, q) \
+	VMOVUPS off(AX), Y0;                  \
+	VMOVUPS off(AX)(BX*1), Y1;            \
+	VMOVUPS off(AX)(BX*2), Y2;            \
+	VMOVUPS off(AX)(R9*1), Y3;            \
+	VSUBPS  Y2, Y0, Y4;                   \
+	VMOVUPS Y4, (0*128+32*q)(R10);        \
+	VADDPS  Y2, Y1, Y5;                   \
+	VMOVUPS Y5, (1*128+32*q)(R10);        \
+	VSUBPS  Y1, Y2, Y6;                   \
+	VMOVUPS Y6, (2*128+32*q)(R10);        \
+	VSUBPS  Y3, Y1, Y7;                   \
+	VMOVUPS Y7, (3*128+32*q)(R10)
+
+// Column combination of tmp row i into positions 4i..4i+3 from R12.
+#define WIY_COLS(i) \
+	VMOVUPS (i*128)(R10), Y0;        \
+	VMOVUPS (i*128+32)(R10), Y1;     \
+	VMOVUPS (i*128+64)(R10), Y2;     \
+	VMOVUPS (i*128+96)(R10), Y3;     \
+	VSHUFPS $0x88, Y1, Y0, Y4;       \
+	VSHUFPS $0xdd, Y1, Y0, Y5;       \
+	VSHUFPS $0x88, Y3, Y2, Y6;       \
+	VSHUFPS $0xdd, Y3, Y2, Y7;       \
+	VSUBPS  Y6, Y4, Y8;              \
+	VMOVUPS Y8, (R12);               \
+	ADDQ    DX, R12;                 \
+	VADDPS  Y6, Y5, Y9;              \
+	VMOVUPS Y9, (R12);               \
+	ADDQ    DX, R12;                 \
+	VSUBPS  Y5, Y6, Y10;             \
+	VMOVUPS Y10, (R12);              \
+	ADDQ    DX, R12;                 \
+	VSUBPS  Y7, Y5, Y11;             \
+	VMOVUPS Y11, (R12);              \
+	ADDQ    DX, R12
+
+// func winogradInputAVX2(in, u, tmp *float32, inC, chanStride, rowStride, pStride int)
+TEXT ·winogradInputAVX2(SB), NOSPLIT, $0-56
+	MOVQ in+0(FP), AX
+	MOVQ u+8(FP), SI
+	MOVQ tmp+16(FP), R10
+	MOVQ inC+24(FP), CX
+	MOVQ chanStride+32(FP), R8
+	MOVQ rowStride+40(FP), BX
+	MOVQ pStride+48(FP), DX
+	LEAQ (BX)(BX*2), R9
+
+wiychan:
+	WIY_ROWS(0, 0)
+	WIY_ROWS(32, 1)
+	WIY_ROWS(8, 2)
+	WIY_ROWS(40, 3)
+	MOVQ SI, R12
+	WIY_COLS(0)
+	WIY_COLS(1)
+	WIY_COLS(2)
+	WIY_COLS(3)
+	ADDQ R8, AX
+	ADDQ $96, SI
+	DECQ CX
+	JNZ  wiychan
+	VZEROUPPER
+	RET
+
+#define WO_LANEMASK 96
+
+// Loads the 4 positions of M row i from R12 and combines its columns:
+// s0 = m0 + m1 + m2, s1 = m1 − m2 − m3.
+#define WOY_ROW(s0, s1) \
+	VMOVUPS (R12), Y0;         \
+	VMOVUPS (R12)(DX*1), Y1;   \
+	VMOVUPS (R12)(DX*2), Y2;   \
+	VMOVUPS (R12)(R10*1), Y3;  \
+	VADDPS  Y1, Y0, s0;        \
+	VADDPS  Y2, s0, s0;        \
+	VSUBPS  Y2, Y1, s1;        \
+	VSUBPS  Y3, s1, s1;        \
+	ADDQ    R11, R12
+
+// func winogradOutputAVX2(args *winogradOutArgs)
+TEXT ·winogradOutputAVX2(SB), NOSPLIT, $0-8
+	MOVQ args+0(FP), DI
+	MOVQ WO_M(DI), SI
+	MOVQ WO_DST(DI), R8
+	MOVQ WO_BIAS(DI), R9
+	MOVQ WO_OUTC(DI), CX
+	MOVQ WO_MPSTRIDE(DI), DX
+	MOVQ WO_ROWSTRIDE(DI), BX
+	LEAQ (DX)(DX*2), R10
+	MOVQ DX, R11
+	SHLQ $2, R11
+
+woychan:
+	MOVQ SI, R12
+	WOY_ROW(Y4, Y5)
+	WOY_ROW(Y6, Y7)
+	WOY_ROW(Y8, Y9)
+	WOY_ROW(Y10, Y11)
+
+	// Rows: y0j = s0j + s1j + s2j, y1j = s1j − s2j − s3j, plus bias.
+	VBROADCASTSS (R9), Y12
+	VADDPS       Y6, Y4, Y0
+	VADDPS       Y8, Y0, Y0
+	VADDPS       Y12, Y0, Y0
+	VADDPS       Y7, Y5, Y1
+	VADDPS       Y9, Y1, Y1
+	VADDPS       Y12, Y1, Y1
+	VSUBPS       Y8, Y6, Y2
+	VSUBPS       Y10, Y2, Y2
+	VADDPS       Y12, Y2, Y2
+	VSUBPS       Y9, Y7, Y3
+	VSUBPS       Y11, Y3, Y3
+	VADDPS       Y12, Y3, Y3
+
+	CMPQ   WO_RELU(DI), $0
+	JEQ    woystore
+	VXORPS Y12, Y12, Y12
+	VMAXPS Y12, Y0, Y0
+	VMAXPS Y12, Y1, Y1
+	VMAXPS Y12, Y2, Y2
+	VMAXPS Y12, Y3, Y3
+
+woystore:
+	// The VSHUFPS lane order makes the in-lane unpacks the interleave.
+	VUNPCKLPS  Y1, Y0, Y13
+	VUNPCKHPS  Y1, Y0, Y14
+	VMOVDQU    WO_LANEMASK+0(DI), Y15
+	VMASKMOVPS Y13, Y15, (R8)
+	VMOVDQU    WO_LANEMASK+32(DI), Y15
+	VMASKMOVPS Y14, Y15, 32(R8)
+	VUNPCKLPS  Y3, Y2, Y13
+	VUNPCKHPS  Y3, Y2, Y14
+	VMOVDQU    WO_LANEMASK+64(DI), Y15
+	VMASKMOVPS Y13, Y15, (R8)(BX*1)
+	VMOVDQU    WO_LANEMASK+96(DI), Y15
+	VMASKMOVPS Y14, Y15, 32(R8)(BX*1)
+
+	ADDQ WO_PLANESTRIDE(DI), R8
+	ADDQ $96, SI
+	ADDQ $4, R9
+	DECQ CX
+	JNZ  woychan
+	VZEROUPPER
+	RET
