@@ -92,9 +92,9 @@ func maxPoolPlanes(j *job, u int) {
 	}
 }
 
-// maxPoolRow2x2 writes the 2×2, stride 2 maxima of rows a and b (the same
-// row when the window's second row is past the input) to out; an odd last
-// column pools alone.
+// maxPoolRow2x2 writes the 2×2, stride 2 maxima of rows a and b to out.
+// a and b are the same row when the window's second row is past the
+// input, and an odd last column pools alone.
 func maxPoolRow2x2(out, a, b []float32) {
 	full := min(len(out), len(a)/2)
 	for i := maxPoolRow2x2SIMD(out[:full], a, b); i < full; i++ {

@@ -3,7 +3,7 @@ package cpu
 import "fmt"
 
 // maxStackWidth is the widest input and output row that ResizeBilinear
-// interpolates with coefficients and a temporary row on the stack; wider
+// interpolates with coefficients and a temporary row on the stack. Wider
 // rows compute each pixel's coordinates anew.
 const maxStackWidth = 2048
 

@@ -25,9 +25,8 @@ type winogradInArgs struct {
 // channels: value p of channel i goes to U[p·pStride/4 + i·48 + lane]. It
 // reads 34 columns of each patch row with zeroing masks, so columns
 // outside the image are zero padding, and rows outside it read
-// winogradZeros with stride 0.
-// It needs AVX-512F. Its Go twin is the transform in packWinograd's
-// comment: d B on rows, then Bᵀ on columns.
+// winogradZeros with stride 0. It needs AVX-512F. It has no Go twin:
+// tests compare the whole Winograd path with ConvReference.
 //
 //go:noescape
 func winogradInputAVX512(args *winogradInArgs)
@@ -52,8 +51,8 @@ type winogradOutArgs struct {
 
 // winogradOutputAVX512 writes the 2×2 outputs Aᵀ m A + bias of 16 tiles of
 // a tile row for each of args.outC output channels, M rows 48 floats
-// apart, stores masked by args.mask. It needs AVX-512F. Its Go twin is
-// winogradOutputGo.
+// apart, stores masked by args.mask. It needs AVX-512F. Like the input
+// transform it is tested through the whole path against ConvReference.
 //
 //go:noescape
 func winogradOutputAVX512(args *winogradOutArgs)
@@ -151,13 +150,14 @@ func (c *Conv) winogradGroup(j *job, wg *winogradGeom, work []float32, group int
 // the padded input: in points at the first patch's top-left corner in
 // channel 0, rows rowStride bytes apart and channels chanStride, and U
 // rows are 24 floats apart. It reads 18 floats of 4 rows per channel and
-// keeps the row transform of one channel in tmp (16×8 floats).
+// keeps the row transform of one channel in tmp (16×8 floats). It needs
+// AVX2.
 //
 //go:noescape
 func winogradInputAVX2(in, u, tmp *float32, inC, chanStride, rowStride, pStride int)
 
 // winogradOutputAVX2 is winogradOutputAVX512 for AVX2 and 8 tiles, M rows
-// 24 floats apart, stores masked by args.laneMask.
+// 24 floats apart, stores masked by args.laneMask. It needs AVX2.
 //
 //go:noescape
 func winogradOutputAVX2(args *winogradOutArgs)
