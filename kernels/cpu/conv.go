@@ -132,7 +132,7 @@ func NewConv(p ConvParams, weight, bias []float32) (*Conv, error) {
 			}
 		}
 	}
-	if (UseAVX512 || UseAVX2) && winogradEligible(p) {
+	if winogradEligible(p) && (UseAVX512 || UseAVX2 && p.DilationH == 1) {
 		c.packWinograd(weight)
 	}
 	return c, nil

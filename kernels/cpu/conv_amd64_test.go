@@ -80,6 +80,8 @@ func TestWinogradOutArgsLayout(t *testing.T) {
 		{"rowStride", unsafe.Offsetof(a.rowStride), 48},
 		{"relu", unsafe.Offsetof(a.relu), 56},
 		{"mask", unsafe.Offsetof(a.mask), 64},
+		{"laneMask", unsafe.Offsetof(a.laneMask), 96},
+		{"permOff", unsafe.Offsetof(a.permOff), 224},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("offset of %s = %d, want %d", tc.name, tc.got, tc.want)

@@ -19,10 +19,11 @@
 // Convolution has three implementations of its micro-kernel: AVX-512
 // (8 output channels × 48 pixels in 24 zmm accumulators, or one channel ×
 // 384 pixels when OutC ≤ 4), AVX2 with FMA (4 output channels × 24 pixels
-// in 12 ymm accumulators) and portable Go. With AVX-512 or AVX2, 3×3
-// convolutions of stride and dilation 1 with at least 16 input and output
-// channels and outputs at least 32 wide run as Winograd F(2×2, 3×3)
-// instead, which needs 2.25 times fewer multiplies; see winograd.go.
+// in 12 ymm accumulators) and portable Go. 3×3 convolutions of stride 1
+// with at least 16 input and output channels and outputs at least 32 wide
+// run as Winograd F(2×2, 3×3) instead, which needs 2.25 times fewer
+// multiplies: with AVX-512 for dilations 1, 2, 4 and 8, with AVX2 for
+// dilation 1; see winograd.go.
 // NewConv then keeps a second copy of the weights, 16/9 the size of the
 // first.
 // UseAVX512 and UseAVX2 are set once at init from the CPU's feature bits;

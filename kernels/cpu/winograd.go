@@ -2,9 +2,9 @@ package cpu
 
 import "runtime"
 
-// Winograd F(2×2, 3×3) computes a 3×3, stride 1, dilation 1 convolution
-// in 2×2 output tiles with 16 multiplies per tile, input channel and
-// output channel instead of 36:
+// Winograd F(2×2, 3×3) computes a 3×3, stride 1 convolution in 2×2
+// output tiles with 16 multiplies per tile, input channel and output
+// channel instead of 36:
 //
 //	Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A
 //
@@ -14,9 +14,11 @@ import "runtime"
 // masked loads that supply the zero padding. It multiplies each of the 16
 // positions by its InC×OutC weight matrix into M[16][OutC][48] with the
 // direct convolution's micro-kernel (one tap, no bias) and transforms M
-// back into the output. The transforms only add and subtract, and the
-// weight transform halves, so rounding stays within a few float32 ulps of
-// the direct sum.
+// back into the output. A dilation d spaces the tile's outputs and the
+// patch's pixels d apart, which changes only how the transforms gather
+// and scatter. The transforms only add and subtract, and the weight
+// transform halves, so rounding stays within a few float32 ulps of the
+// direct sum.
 
 const (
 	// winogradMinChannels is the smallest InC and OutC worth the input
@@ -39,10 +41,11 @@ const (
 )
 
 // winogradEligible reports whether NewConv prepares the Winograd path for
-// p. It also needs AVX-512 or AVX2 at Run time.
+// p. It also needs AVX-512 at Run time, or AVX2 for dilation 1.
 func winogradEligible(p ConvParams) bool {
+	d := p.DilationH
 	return p.KH == 3 && p.KW == 3 && p.StrideH == 1 && p.StrideW == 1 &&
-		p.DilationH == 1 && p.DilationW == 1 &&
+		p.DilationW == d && (d == 1 || d == 2 || d == 4 || d == 8) &&
 		p.InC >= winogradMinChannels && p.OutC >= winogradMinChannels &&
 		p.InC*p.OutC <= winogradMaxWeights
 }
@@ -83,12 +86,17 @@ func (c *Conv) packWinograd(weight []float32) {
 	}
 }
 
-// winogradGeom is the tiling of one Winograd Run.
+// winogradGeom is the tiling of one Winograd Run. With dilation d, a tile
+// covers outputs y, y+d and x, x+d, and reads a 4×4 patch of input pixels
+// d apart. The output rows ≡ a (mod d) form d row phases, each tiled by
+// tile rows of 2 of its rows; a vector of 16 tiles covers 32 consecutive
+// output columns of a tile row (for d = 1, 16 tiles side by side).
 type winogradGeom struct {
-	th, tw     int // tile rows and columns: ceil(oh/2), ceil(ow/2)
-	rowVectors int // vectors of 16 tiles per tile row
-	vectors    int // th·rowVectors
-	groups     int // ceil(vectors/3): groups of 48 tiles
+	d          int // dilation
+	tileRows   int // tile rows of all row phases together
+	rowVectors int // vectors per tile row: ceil(ow / (2·lanes))
+	vectors    int // tileRows·rowVectors
+	groups     int // ceil(vectors/3)
 	slot       int // floats of one worker's U and M buffers
 }
 
@@ -96,13 +104,33 @@ type winogradGeom struct {
 // number of lanes (tiles): 16 for AVX-512, 8 for AVX2. A group is 3
 // vectors. The buffer size is the same for both.
 func (c *Conv) winogradGeometry(g *convGeom, lanes int) winogradGeom {
-	var wg winogradGeom
-	wg.th, wg.tw = (g.oh+1)/2, (g.ow+1)/2
-	wg.rowVectors = (wg.tw + lanes - 1) / lanes
-	wg.vectors = wg.th * wg.rowVectors
+	wg := winogradGeom{d: c.p.DilationH}
+	for a := range min(wg.d, g.oh) {
+		wg.tileRows += (wg.phaseRows(g, a) + 1) / 2
+	}
+	wg.rowVectors = (g.ow + 2*lanes - 1) / (2 * lanes)
+	wg.vectors = wg.tileRows * wg.rowVectors
 	wg.groups = (wg.vectors + 2) / 3
 	wg.slot = 16*winogradTiles*(c.p.InC+c.blocks*blockRows) + winogradTemp
 	return wg
+}
+
+// phaseRows returns the number of output rows ≡ a (mod d).
+func (wg *winogradGeom) phaseRows(g *convGeom, a int) int {
+	return (g.oh - a + wg.d - 1) / wg.d
+}
+
+// tileRow returns the first output row of tile row r: a + 2d·ty for
+// tile row ty of row phase a.
+func (wg *winogradGeom) tileRow(g *convGeom, r int) int {
+	for a := range wg.d {
+		n := (wg.phaseRows(g, a) + 1) / 2
+		if r < n {
+			return a + 2*wg.d*r
+		}
+		r -= n
+	}
+	panic("cpu: Winograd tile row out of range")
 }
 
 // winogradTemp is the number of floats of a worker's buffer that the AVX2
@@ -114,8 +142,8 @@ const winogradTemp = 16 * 8
 // rows from the last vector of the last tile row of the last channel.
 func (c *Conv) winogradReachAVX2(g *convGeom) int {
 	wg := c.winogradGeometry(g, 8)
-	last := 2*(wg.th-1)*g.wq + 16*(wg.rowVectors-1)
-	return (c.p.InC-1)*g.chanStride + last + 3*g.wq + 18
+	last := (wg.tileRow(g, wg.tileRows-1)+3*wg.d)*g.wq + 16*(wg.rowVectors-1)
+	return (c.p.InC-1)*g.chanStride + last + 18
 }
 
 // winogradSlots returns the number of per-worker buffers ScratchFloats
@@ -129,7 +157,8 @@ func winogradSlots() int {
 // with the given scratch length: one per U and M buffer after the padded
 // input. It returns 0 when the path does not apply to g.
 func (c *Conv) winogradWorkers(g *convGeom, scratch int) int {
-	if c.wino == nil || !(UseAVX512 || UseAVX2) || g.ow < winogradMinWidth {
+	if c.wino == nil || !(UseAVX512 || UseAVX2 && c.p.DilationH == 1) ||
+		g.ow < winogradMinWidth {
 		return 0
 	}
 	wg := c.winogradGeometry(g, 16)

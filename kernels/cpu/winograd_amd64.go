@@ -2,7 +2,10 @@
 
 package cpu
 
-import "unsafe"
+import (
+	"math/bits"
+	"unsafe"
+)
 
 // winogradTap is the tap table of the Winograd products: one tap at offset
 // 0, prefetching nothing new.
@@ -31,6 +34,20 @@ type winogradInArgs struct {
 //go:noescape
 func winogradInputAVX512(args *winogradInArgs)
 
+// winogradInputD2AVX512, winogradInputD4AVX512 and winogradInputD8AVX512
+// are winogradInputAVX512 for dilation 2, 4 and 8: the patch columns are
+// d apart, so the loads are 2d floats apart and the columns split in
+// blocks of d.
+//
+//go:noescape
+func winogradInputD2AVX512(args *winogradInArgs)
+
+//go:noescape
+func winogradInputD4AVX512(args *winogradInArgs)
+
+//go:noescape
+func winogradInputD8AVX512(args *winogradInArgs)
+
 // winogradZeros backs the patch rows that lie outside the image.
 var winogradZeros [64]float32
 
@@ -47,6 +64,7 @@ type winogradOutArgs struct {
 	relu        int64       // nonzero: apply max(0, x)
 	mask        [4]uint64   // columns to store: row 0 low 16, high 16, row 1 low, high
 	laneMask    [4][8]int32 // mask for the AVX2 kernel: 8 columns each, all ones to store
+	permOff     int64       // byte offset of the dilation's interleave table (AVX-512)
 }
 
 // winogradOutputAVX512 writes the 2×2 outputs Aᵀ m A + bias of 16 tiles of
@@ -67,6 +85,7 @@ func (c *Conv) winogradGroup(j *job, wg *winogradGeom, work []float32, group int
 	u := work[:16*p.InC*winogradTiles]
 	m := work[16*p.InC*winogradTiles:]
 
+	d := wg.d
 	in := winogradInArgs{inC: int64(p.InC), pStride: int64(p.InC * winogradTiles * 4)}
 	plane := g.h * g.w
 	for v := range 3 {
@@ -74,9 +93,9 @@ func (c *Conv) winogradGroup(j *job, wg *winogradGeom, work []float32, group int
 		if vec >= wg.vectors {
 			break
 		}
-		ty, tx0 := vec/wg.rowVectors, vec%wg.rowVectors*16
-		x0 := 2*tx0 - p.PadLeft
-		for k, off := range [4]int{0, 16, 2, 18} {
+		y0, col := wg.tileRow(g, vec/wg.rowVectors), vec%wg.rowVectors*32
+		x0 := col - p.PadLeft
+		for k, off := range [4]int{0, 16, 2 * d, 2*d + 16} {
 			// Lanes i with 0 ≤ x0+off+i < w.
 			first, end := max(0, -(x0+off)), min(16, g.w-(x0+off))
 			in.mask[k] = 0
@@ -85,7 +104,7 @@ func (c *Conv) winogradGroup(j *job, wg *winogradGeom, work []float32, group int
 			}
 		}
 		for r := range 4 {
-			y := 2*ty - p.PadTop + r
+			y := y0 - p.PadTop + r*d
 			if y < 0 || y >= g.h {
 				in.rows[r], in.colOff[r], in.stride[r] = unsafe.Pointer(&winogradZeros[0]), 0, 0
 				continue
@@ -96,7 +115,16 @@ func (c *Conv) winogradGroup(j *job, wg *winogradGeom, work []float32, group int
 			in.stride[r] = int64(plane * 4)
 		}
 		in.u = unsafe.Pointer(&u[v*16])
-		winogradInputAVX512(&in)
+		switch d {
+		case 1:
+			winogradInputAVX512(&in)
+		case 2:
+			winogradInputD2AVX512(&in)
+		case 4:
+			winogradInputD4AVX512(&in)
+		default:
+			winogradInputD8AVX512(&in)
+		}
 	}
 
 	args := tileArgs{
@@ -123,7 +151,8 @@ func (c *Conv) winogradGroup(j *job, wg *winogradGeom, work []float32, group int
 		outC:        int64(p.OutC),
 		mPStride:    int64(rows * winogradTiles * 4),
 		planeStride: int64(g.oh * g.ow * 4),
-		rowStride:   int64(g.ow * 4),
+		rowStride:   int64(d * g.ow * 4),
+		permOff:     int64(128 * bits.TrailingZeros(uint(d))),
 	}
 	if p.ReLU {
 		out.relu = 1
@@ -133,15 +162,15 @@ func (c *Conv) winogradGroup(j *job, wg *winogradGeom, work []float32, group int
 		if vec >= wg.vectors {
 			break
 		}
-		ty, tx0 := vec/wg.rowVectors, vec%wg.rowVectors*16
-		cols := min(g.ow-2*tx0, 32)
+		y0, col := wg.tileRow(g, vec/wg.rowVectors), vec%wg.rowVectors*32
+		cols := min(g.ow-col, 32)
 		lo, hi := uint64(1)<<min(cols, 16)-1, uint64(1)<<max(cols-16, 0)-1
 		out.mask = [4]uint64{lo, hi, 0, 0}
-		if 2*ty+1 < g.oh {
+		if y0+d < g.oh {
 			out.mask[2], out.mask[3] = lo, hi
 		}
 		out.m = unsafe.Pointer(&m[v*16])
-		out.dst = unsafe.Pointer(&j.dst[2*ty*g.ow+2*tx0])
+		out.dst = unsafe.Pointer(&j.dst[y0*g.ow+col])
 		winogradOutputAVX512(&out)
 	}
 }
@@ -178,7 +207,7 @@ func (c *Conv) winogradGroupAVX2(j *job, wg *winogradGeom, work []float32, group
 		if vec >= wg.vectors {
 			break
 		}
-		ty, tx0 := vec/wg.rowVectors, vec%wg.rowVectors*8
+		ty, tx0 := vec/wg.rowVectors, vec%wg.rowVectors*8 // dilation 1
 		winogradInputAVX2(&j.src[2*ty*g.wq+2*tx0], &u[v*8], &tmp[0], p.InC,
 			g.chanStride*4, g.wq*4, p.InC*tiles*4)
 	}

@@ -2,30 +2,78 @@
 
 #include "textflag.h"
 
-// The input transform splits even and odd columns with VSHUFPS, which
-// works within 128-bit lanes: lane 4k+j of its vectors holds tile
-// 2k, 2k+1, 8+2k, 9+2k for j = 0..3. U and M keep that order, and these
-// VPERMI2PS indices undo it while interleaving the two output columns of
-// each tile: output columns 0..15 (tiles 0..7) and 16..31 (tiles 8..15).
-DATA winoLow<>+0(SB)/8, $0x0000001000000000
-DATA winoLow<>+8(SB)/8, $0x0000001100000001
-DATA winoLow<>+16(SB)/8, $0x0000001400000004
-DATA winoLow<>+24(SB)/8, $0x0000001500000005
-DATA winoLow<>+32(SB)/8, $0x0000001800000008
-DATA winoLow<>+40(SB)/8, $0x0000001900000009
-DATA winoLow<>+48(SB)/8, $0x0000001c0000000c
-DATA winoLow<>+56(SB)/8, $0x0000001d0000000d
-GLOBL winoLow<>(SB), RODATA|NOPTR, $64
-
-DATA winoHigh<>+0(SB)/8, $0x0000001200000002
-DATA winoHigh<>+8(SB)/8, $0x0000001300000003
-DATA winoHigh<>+16(SB)/8, $0x0000001600000006
-DATA winoHigh<>+24(SB)/8, $0x0000001700000007
-DATA winoHigh<>+32(SB)/8, $0x0000001a0000000a
-DATA winoHigh<>+40(SB)/8, $0x0000001b0000000b
-DATA winoHigh<>+48(SB)/8, $0x0000001e0000000e
-DATA winoHigh<>+56(SB)/8, $0x0000001f0000000f
-GLOBL winoHigh<>(SB), RODATA|NOPTR, $64
+// The input transform splits the patch columns c = 0, 1 (and 2, 3) of the
+// loaded vectors with shuffles that work within 128-bit lanes (dilation
+// 1: VSHUFPS, 2: VSHUFPD) or on whole lanes (4 and 8: VSHUFF32X4), which
+// leaves the tiles in a permuted lane order. U and M keep that order, and
+// these VPERMI2PS indices undo it while interleaving the two output
+// columns of each tile: 32 indices per dilation 1, 2, 4, 8 (output columns
+// 0..15, then 16..31).
+DATA winoInterleave<>+0(SB)/8, $0x0000001000000000
+DATA winoInterleave<>+8(SB)/8, $0x0000001100000001
+DATA winoInterleave<>+16(SB)/8, $0x0000001400000004
+DATA winoInterleave<>+24(SB)/8, $0x0000001500000005
+DATA winoInterleave<>+32(SB)/8, $0x0000001800000008
+DATA winoInterleave<>+40(SB)/8, $0x0000001900000009
+DATA winoInterleave<>+48(SB)/8, $0x0000001c0000000c
+DATA winoInterleave<>+56(SB)/8, $0x0000001d0000000d
+DATA winoInterleave<>+64(SB)/8, $0x0000001200000002
+DATA winoInterleave<>+72(SB)/8, $0x0000001300000003
+DATA winoInterleave<>+80(SB)/8, $0x0000001600000006
+DATA winoInterleave<>+88(SB)/8, $0x0000001700000007
+DATA winoInterleave<>+96(SB)/8, $0x0000001a0000000a
+DATA winoInterleave<>+104(SB)/8, $0x0000001b0000000b
+DATA winoInterleave<>+112(SB)/8, $0x0000001e0000000e
+DATA winoInterleave<>+120(SB)/8, $0x0000001f0000000f
+DATA winoInterleave<>+128(SB)/8, $0x0000000100000000
+DATA winoInterleave<>+136(SB)/8, $0x0000001100000010
+DATA winoInterleave<>+144(SB)/8, $0x0000000500000004
+DATA winoInterleave<>+152(SB)/8, $0x0000001500000014
+DATA winoInterleave<>+160(SB)/8, $0x0000000900000008
+DATA winoInterleave<>+168(SB)/8, $0x0000001900000018
+DATA winoInterleave<>+176(SB)/8, $0x0000000d0000000c
+DATA winoInterleave<>+184(SB)/8, $0x0000001d0000001c
+DATA winoInterleave<>+192(SB)/8, $0x0000000300000002
+DATA winoInterleave<>+200(SB)/8, $0x0000001300000012
+DATA winoInterleave<>+208(SB)/8, $0x0000000700000006
+DATA winoInterleave<>+216(SB)/8, $0x0000001700000016
+DATA winoInterleave<>+224(SB)/8, $0x0000000b0000000a
+DATA winoInterleave<>+232(SB)/8, $0x0000001b0000001a
+DATA winoInterleave<>+240(SB)/8, $0x0000000f0000000e
+DATA winoInterleave<>+248(SB)/8, $0x0000001f0000001e
+DATA winoInterleave<>+256(SB)/8, $0x0000000100000000
+DATA winoInterleave<>+264(SB)/8, $0x0000000300000002
+DATA winoInterleave<>+272(SB)/8, $0x0000001100000010
+DATA winoInterleave<>+280(SB)/8, $0x0000001300000012
+DATA winoInterleave<>+288(SB)/8, $0x0000000500000004
+DATA winoInterleave<>+296(SB)/8, $0x0000000700000006
+DATA winoInterleave<>+304(SB)/8, $0x0000001500000014
+DATA winoInterleave<>+312(SB)/8, $0x0000001700000016
+DATA winoInterleave<>+320(SB)/8, $0x0000000900000008
+DATA winoInterleave<>+328(SB)/8, $0x0000000b0000000a
+DATA winoInterleave<>+336(SB)/8, $0x0000001900000018
+DATA winoInterleave<>+344(SB)/8, $0x0000001b0000001a
+DATA winoInterleave<>+352(SB)/8, $0x0000000d0000000c
+DATA winoInterleave<>+360(SB)/8, $0x0000000f0000000e
+DATA winoInterleave<>+368(SB)/8, $0x0000001d0000001c
+DATA winoInterleave<>+376(SB)/8, $0x0000001f0000001e
+DATA winoInterleave<>+384(SB)/8, $0x0000000100000000
+DATA winoInterleave<>+392(SB)/8, $0x0000000300000002
+DATA winoInterleave<>+400(SB)/8, $0x0000000500000004
+DATA winoInterleave<>+408(SB)/8, $0x0000000700000006
+DATA winoInterleave<>+416(SB)/8, $0x0000001100000010
+DATA winoInterleave<>+424(SB)/8, $0x0000001300000012
+DATA winoInterleave<>+432(SB)/8, $0x0000001500000014
+DATA winoInterleave<>+440(SB)/8, $0x0000001700000016
+DATA winoInterleave<>+448(SB)/8, $0x0000000900000008
+DATA winoInterleave<>+456(SB)/8, $0x0000000b0000000a
+DATA winoInterleave<>+464(SB)/8, $0x0000000d0000000c
+DATA winoInterleave<>+472(SB)/8, $0x0000000f0000000e
+DATA winoInterleave<>+480(SB)/8, $0x0000001900000018
+DATA winoInterleave<>+488(SB)/8, $0x0000001b0000001a
+DATA winoInterleave<>+496(SB)/8, $0x0000001d0000001c
+DATA winoInterleave<>+504(SB)/8, $0x0000001f0000001e
+GLOBL winoInterleave<>(SB), RODATA|NOPTR, $512
 
 // Offsets into winogradInArgs (winograd_amd64.go).
 #define WI_U 0
@@ -36,22 +84,25 @@ GLOBL winoHigh<>(SB), RODATA|NOPTR, $64
 #define WI_INC 136
 #define WI_PSTRIDE 144
 
-// Loads patch row at reg (columns 0..33 under masks K1..K4, zero outside)
-// and writes its column transform d B: e0 = d0 − d2, e1 = d1 + d2,
-// e2 = d2 − d1, e3 = d1 − d3. Prefetches the row of the next channel.
-#define WI_ROW(reg, soff, e0, e1, e2, e3) \
+// Loads patch row at reg (columns 0..15, 16..31 and the same from byte
+// offset o2 under masks K1..K4, zero outside) and writes its column
+// transform d B: e0 = d0 − d2, e1 = d1 + d2, e2 = d2 − d1, e3 = d1 − d3,
+// where shuf with immediates ie, io splits the columns of each pair of
+// loads. Prefetches the row of the next channel.
+#define WI_ROW(shuf, ie, io, o2, reg, soff, e0, e1, e2, e3) \
 	VMOVUPS.Z  0(reg), K1, Z16;       \
 	VMOVUPS.Z  64(reg), K2, Z17;      \
-	VMOVUPS.Z  8(reg), K3, Z18;       \
-	VMOVUPS.Z  72(reg), K4, Z19;      \
+	VMOVUPS.Z  o2(reg), K3, Z18;      \
+	VMOVUPS.Z  o2+64(reg), K4, Z19;   \
 	MOVQ       soff(DI), R14;         \
 	PREFETCHT0 0(reg)(R14*1);         \
 	PREFETCHT0 64(reg)(R14*1);        \
-	PREFETCHT0 128(reg)(R14*1);       \
-	VSHUFPS    $0x88, Z17, Z16, Z20;  \
-	VSHUFPS    $0xdd, Z17, Z16, Z21;  \
-	VSHUFPS    $0x88, Z19, Z18, Z22;  \
-	VSHUFPS    $0xdd, Z19, Z18, Z23;  \
+	PREFETCHT0 o2+64(reg)(R14*1);     \
+	PREFETCHT0 o2+127(reg)(R14*1);    \
+	shuf       ie, Z17, Z16, Z20;     \
+	shuf       io, Z17, Z16, Z21;     \
+	shuf       ie, Z19, Z18, Z22;     \
+	shuf       io, Z19, Z18, Z23;     \
 	VSUBPS     Z22, Z20, e0;          \
 	VADDPS     Z22, Z21, e1;          \
 	VSUBPS     Z21, Z22, e2;          \
@@ -69,50 +120,66 @@ GLOBL winoHigh<>(SB), RODATA|NOPTR, $64
 	VSUBPS  e3, e1, Z19;        \
 	VMOVUPS Z19, (R12)(R13*1)
 
+// The input transform for one dilation: shuf, ie, io split the columns,
+// o2 is the byte offset of columns 2 and 3 (8·dilation).
+#define WI_BODY(shuf, ie, io, o2) \
+	MOVQ  args+0(FP), DI;                     \
+	MOVQ  WI_U(DI), SI;                       \
+	MOVQ  WI_ROWS+0(DI), AX;                  \
+	ADDQ  WI_COLOFF+0(DI), AX;                \
+	MOVQ  WI_ROWS+8(DI), BX;                  \
+	ADDQ  WI_COLOFF+8(DI), BX;                \
+	MOVQ  WI_ROWS+16(DI), R9;                 \
+	ADDQ  WI_COLOFF+16(DI), R9;               \
+	MOVQ  WI_ROWS+24(DI), R10;                \
+	ADDQ  WI_COLOFF+24(DI), R10;              \
+	MOVQ  WI_INC(DI), CX;                     \
+	MOVQ  WI_PSTRIDE(DI), DX;                 \
+	KMOVW WI_MASK+0(DI), K1;                  \
+	KMOVW WI_MASK+8(DI), K2;                  \
+	KMOVW WI_MASK+16(DI), K3;                 \
+	KMOVW WI_MASK+24(DI), K4;                 \
+	MOVQ  DX, R11;                            \
+	SHLQ  $2, R11;                            \
+	LEAQ  (R11)(R11*2), R13;                  \
+wichan:                                       \
+	WI_ROW(shuf, ie, io, o2, AX, WI_STRIDE+0, Z0, Z1, Z2, Z3);     \
+	WI_ROW(shuf, ie, io, o2, BX, WI_STRIDE+8, Z4, Z5, Z6, Z7);     \
+	WI_ROW(shuf, ie, io, o2, R9, WI_STRIDE+16, Z8, Z9, Z10, Z11);  \
+	WI_ROW(shuf, ie, io, o2, R10, WI_STRIDE+24, Z12, Z13, Z14, Z15); \
+	MOVQ SI, R12;                             \
+	WI_COL(Z0, Z4, Z8, Z12);                  \
+	ADDQ DX, R12;                             \
+	WI_COL(Z1, Z5, Z9, Z13);                  \
+	ADDQ DX, R12;                             \
+	WI_COL(Z2, Z6, Z10, Z14);                 \
+	ADDQ DX, R12;                             \
+	WI_COL(Z3, Z7, Z11, Z15);                 \
+	ADDQ WI_STRIDE+0(DI), AX;                 \
+	ADDQ WI_STRIDE+8(DI), BX;                 \
+	ADDQ WI_STRIDE+16(DI), R9;                \
+	ADDQ WI_STRIDE+24(DI), R10;               \
+	ADDQ $192, SI;                            \
+	DECQ CX;                                  \
+	JNZ  wichan;                              \
+	VZEROUPPER;                               \
+	RET
+
 // func winogradInputAVX512(args *winogradInArgs)
 TEXT ·winogradInputAVX512(SB), NOSPLIT, $0-8
-	MOVQ      args+0(FP), DI
-	MOVQ      WI_U(DI), SI
-	MOVQ      WI_ROWS+0(DI), AX
-	ADDQ      WI_COLOFF+0(DI), AX
-	MOVQ      WI_ROWS+8(DI), BX
-	ADDQ      WI_COLOFF+8(DI), BX
-	MOVQ      WI_ROWS+16(DI), R9
-	ADDQ      WI_COLOFF+16(DI), R9
-	MOVQ      WI_ROWS+24(DI), R10
-	ADDQ      WI_COLOFF+24(DI), R10
-	MOVQ      WI_INC(DI), CX
-	MOVQ      WI_PSTRIDE(DI), DX
-	KMOVW     WI_MASK+0(DI), K1
-	KMOVW     WI_MASK+8(DI), K2
-	KMOVW     WI_MASK+16(DI), K3
-	KMOVW     WI_MASK+24(DI), K4
-	MOVQ      DX, R11
-	SHLQ      $2, R11
-	LEAQ      (R11)(R11*2), R13
+	WI_BODY(VSHUFPS, $0x88, $0xdd, 8)
 
-wichan:
-	WI_ROW(AX, WI_STRIDE+0, Z0, Z1, Z2, Z3)
-	WI_ROW(BX, WI_STRIDE+8, Z4, Z5, Z6, Z7)
-	WI_ROW(R9, WI_STRIDE+16, Z8, Z9, Z10, Z11)
-	WI_ROW(R10, WI_STRIDE+24, Z12, Z13, Z14, Z15)
-	MOVQ SI, R12
-	WI_COL(Z0, Z4, Z8, Z12)
-	ADDQ DX, R12
-	WI_COL(Z1, Z5, Z9, Z13)
-	ADDQ DX, R12
-	WI_COL(Z2, Z6, Z10, Z14)
-	ADDQ DX, R12
-	WI_COL(Z3, Z7, Z11, Z15)
-	ADDQ WI_STRIDE+0(DI), AX
-	ADDQ WI_STRIDE+8(DI), BX
-	ADDQ WI_STRIDE+16(DI), R9
-	ADDQ WI_STRIDE+24(DI), R10
-	ADDQ $192, SI
-	DECQ CX
-	JNZ  wichan
-	VZEROUPPER
-	RET
+// func winogradInputD2AVX512(args *winogradInArgs)
+TEXT ·winogradInputD2AVX512(SB), NOSPLIT, $0-8
+	WI_BODY(VSHUFPD, $0x00, $0xff, 16)
+
+// func winogradInputD4AVX512(args *winogradInArgs)
+TEXT ·winogradInputD4AVX512(SB), NOSPLIT, $0-8
+	WI_BODY(VSHUFF32X4, $0x88, $0xdd, 32)
+
+// func winogradInputD8AVX512(args *winogradInArgs)
+TEXT ·winogradInputD8AVX512(SB), NOSPLIT, $0-8
+	WI_BODY(VSHUFF32X4, $0x44, $0xee, 64)
 
 // Offsets into winogradOutArgs (winograd_amd64.go).
 #define WO_M 0
@@ -124,6 +191,7 @@ wichan:
 #define WO_ROWSTRIDE 48
 #define WO_RELU 56
 #define WO_MASK 64
+#define WO_PERMOFF 224
 
 // Loads positions 4i..4i+3 from R12, (R12)(DX), (R12)(DX*2), (R12)(R10).
 #define WO_LOAD(a, b, c, d) \
@@ -155,8 +223,10 @@ TEXT ·winogradOutputAVX512(SB), NOSPLIT, $0-8
 	KMOVW     WO_MASK+8(DI), K2
 	KMOVW     WO_MASK+16(DI), K3
 	KMOVW     WO_MASK+24(DI), K4
-	VMOVDQU32 winoLow<>(SB), Z28
-	VMOVDQU32 winoHigh<>(SB), Z29
+	LEAQ      winoInterleave<>(SB), R12
+	ADDQ      WO_PERMOFF(DI), R12
+	VMOVDQU32 0(R12), Z28
+	VMOVDQU32 64(R12), Z29
 	VPXORD    Z27, Z27, Z27
 
 wochan:
