@@ -28,7 +28,10 @@ type CPUOptions struct {
 	Runs      int    // timed requests after one warm-up request; 0 means 5
 	Threads   int    // kernel workers; 0 means one per core
 	ModelPath string // empty means the installed default model
-	Peer      string // JSON line written by `ort.js bench`; empty skips the ratio
+	// Peers are files with JSON lines written by `ort.js bench`, typically
+	// one run before and one after rmbgd's, so that a change in the
+	// machine's load shows. Empty skips the ratio.
+	Peers []string
 }
 
 // CPUReport is what RunCPU measured. Times are in milliseconds.
@@ -40,10 +43,14 @@ type CPUReport struct {
 	EndToEndMs   []float64 `json:"end_to_end_ms"`
 	InferMs      []float64 `json:"infer_ms"`
 	MedianE2EMs  float64   `json:"median_end_to_end_ms"`
+	MinE2EMs     float64   `json:"min_end_to_end_ms"`
 	MedianInfer  float64   `json:"median_infer_ms"`
 	PeerEngine   string    `json:"peer_engine,omitempty"`
+	PeerMs       []float64 `json:"peer_ms,omitempty"`
 	PeerMedianMs float64   `json:"peer_median_ms,omitempty"`
-	Ratio        float64   `json:"end_to_end_over_peer,omitempty"`
+	PeerMinMs    float64   `json:"peer_min_ms,omitempty"`
+	Ratio        float64   `json:"median_ratio,omitempty"`
+	MinRatio     float64   `json:"min_ratio,omitempty"`
 	PeakRSSMiB   float64   `json:"peak_rss_mib"`
 	CPU          string    `json:"cpu"`
 }
@@ -92,12 +99,19 @@ func RunCPU(ctx context.Context, opt CPUOptions, w io.Writer) (*CPUReport, error
 		rep.InferMs = append(rep.InferMs, infer)
 	}
 	rep.MedianE2EMs = median(rep.EndToEndMs)
+	rep.MinE2EMs = slices.Min(rep.EndToEndMs)
 	rep.MedianInfer = median(rep.InferMs)
 	rep.PeakRSSMiB = peakRSSMiB()
-	if opt.Peer != "" {
-		if err := readPeer(opt.Peer, rep); err != nil {
+	for _, path := range opt.Peers {
+		if err := readPeer(path, rep); err != nil {
 			return nil, err
 		}
+	}
+	if len(rep.PeerMs) > 0 {
+		rep.PeerMedianMs = median(rep.PeerMs)
+		rep.PeerMinMs = slices.Min(rep.PeerMs)
+		rep.Ratio = rep.MedianE2EMs / rep.PeerMedianMs
+		rep.MinRatio = rep.MinE2EMs / rep.PeerMinMs
 	}
 	writeCPUReport(w, rep)
 	return rep, nil
@@ -174,27 +188,31 @@ func readPeer(path string, rep *CPUReport) error {
 		return err
 	}
 	var peer struct {
-		Engine   string  `json:"engine"`
-		MedianMs float64 `json:"median_ms"`
+		Engine string    `json:"engine"`
+		RunsMs []float64 `json:"runs_ms"`
 	}
 	if err := json.Unmarshal(raw, &peer); err != nil {
 		return fmt.Errorf("read peer timing %s: %w", path, err)
 	}
-	rep.PeerEngine, rep.PeerMedianMs = peer.Engine, peer.MedianMs
-	if peer.MedianMs > 0 {
-		rep.Ratio = rep.MedianE2EMs / peer.MedianMs
+	if len(peer.RunsMs) == 0 {
+		return fmt.Errorf("peer timing %s has no runs", path)
 	}
+	rep.PeerEngine = peer.Engine
+	rep.PeerMs = append(rep.PeerMs, peer.RunsMs...)
 	return nil
 }
 
 func writeCPUReport(w io.Writer, rep *CPUReport) {
 	fmt.Fprintf(w, "machine:            %s, %d cores\n", rep.CPU, runtime.NumCPU())
 	fmt.Fprintf(w, "photo:              %s (%dx%d)\n", rep.Image, rep.Width, rep.Height)
-	fmt.Fprintf(w, "rmbgd end to end:   median %.0f ms %v\n", rep.MedianE2EMs, rep.EndToEndMs)
+	fmt.Fprintf(w, "rmbgd end to end:   median %.0f ms, min %.0f ms %v\n",
+		rep.MedianE2EMs, rep.MinE2EMs, rep.EndToEndMs)
 	fmt.Fprintf(w, "rmbgd engine:       median %.0f ms\n", rep.MedianInfer)
 	if rep.PeerMedianMs > 0 {
-		fmt.Fprintf(w, "%s inference: median %.0f ms\n", rep.PeerEngine, rep.PeerMedianMs)
-		fmt.Fprintf(w, "ratio end to end / peer inference: %.2f\n", rep.Ratio)
+		fmt.Fprintf(w, "%s inference: median %.0f ms, min %.0f ms %v\n",
+			rep.PeerEngine, rep.PeerMedianMs, rep.PeerMinMs, rep.PeerMs)
+		fmt.Fprintf(w, "end to end / peer inference: %.2f (medians), %.2f (minimums)\n",
+			rep.Ratio, rep.MinRatio)
 	}
 	fmt.Fprintf(w, "peak RSS:           %.0f MiB\n", rep.PeakRSSMiB)
 	line, _ := json.Marshal(rep)

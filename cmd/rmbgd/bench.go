@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/rmbgd/rmbgd/bench"
@@ -30,9 +31,12 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&opt.Runs, "runs", 5, "timed requests after one warm-up request")
 	fs.IntVar(&opt.Threads, "threads", 0, "inference threads (0: one per core)")
 	fs.StringVar(&opt.ModelPath, "model", "", "ONNX model `file` (default: the installed model)")
-	fs.StringVar(&opt.Peer, "peer", "", "`file` with the peer's JSON timing line")
+	peers := fs.String("peer", "", "comma-separated `files` with the peer's JSON timing lines")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if *peers != "" {
+		opt.Peers = strings.Split(*peers, ",")
 	}
 	if opt.Image == "" {
 		return usagef("missing --image")
