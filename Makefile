@@ -62,16 +62,11 @@ test: model golden vet
 	$(GO) test -count=1 -tags noasm ./kernels/...
 
 # Speed against ONNX Runtime on this machine, side by side in one run.
-# ONNX Runtime runs before and after rmbgd, so a change in the machine's load
-# shows in the peer's spread.
+# ONNX Runtime runs before and after rmbgd's requests, in the same command,
+# so a change in the machine's load shows in the peer's spread.
 bench-cpu: build model ort-deps
-	NODE_PATH=$(ORT_HOME)/node_modules node bench/ort/ort.js bench $(MODEL) --runs 5 \
-		> $(CACHE)/ort-bench-1.json
-	$(BIN) bench cpu --image $(REFERENCE)/coffee.png --runs 10 > $(CACHE)/rmbgd-bench.txt
-	NODE_PATH=$(ORT_HOME)/node_modules node bench/ort/ort.js bench $(MODEL) --runs 5 \
-		> $(CACHE)/ort-bench-2.json
 	$(BIN) bench cpu --image $(REFERENCE)/coffee.png --runs 10 \
-		--peer $(CACHE)/ort-bench-1.json,$(CACHE)/ort-bench-2.json
+		--peer-cmd "NODE_PATH=$(ORT_HOME)/node_modules node bench/ort/ort.js bench $(MODEL) --runs 5"
 
 clean:
 	rm -rf bin $(CACHE)

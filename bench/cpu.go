@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strconv"
@@ -28,10 +29,11 @@ type CPUOptions struct {
 	Runs      int    // timed requests after one warm-up request; 0 means 5
 	Threads   int    // kernel workers; 0 means one per core
 	ModelPath string // empty means the installed default model
-	// Peers are files with JSON lines written by `ort.js bench`, typically
-	// one run before and one after rmbgd's, so that a change in the
-	// machine's load shows. Empty skips the ratio.
-	Peers []string
+	// PeerCommand is a shell command that prints the peer's timing as the
+	// JSON line of `ort.js bench`. RunCPU runs it before and after its own
+	// requests, so that a change in the machine's load shows in the peer's
+	// spread. Empty skips the ratio.
+	PeerCommand string
 }
 
 // CPUReport is what RunCPU measured. Times are in milliseconds.
@@ -86,6 +88,9 @@ func RunCPU(ctx context.Context, opt CPUOptions, w io.Writer) (*CPUReport, error
 		return nil, err
 	}
 	rep := &CPUReport{Image: opt.Image, Threads: opt.Threads, CPU: cpuModel()}
+	if err := runPeer(ctx, opt.PeerCommand, rep); err != nil {
+		return nil, err
+	}
 	for i := 0; i <= opt.Runs; i++ {
 		e2e, infer, wh, err := post(ctx, url, body)
 		if err != nil {
@@ -102,10 +107,8 @@ func RunCPU(ctx context.Context, opt CPUOptions, w io.Writer) (*CPUReport, error
 	rep.MinE2EMs = slices.Min(rep.EndToEndMs)
 	rep.MedianInfer = median(rep.InferMs)
 	rep.PeakRSSMiB = peakRSSMiB()
-	for _, path := range opt.Peers {
-		if err := readPeer(path, rep); err != nil {
-			return nil, err
-		}
+	if err := runPeer(ctx, opt.PeerCommand, rep); err != nil {
+		return nil, err
 	}
 	if len(rep.PeerMs) > 0 {
 		rep.PeerMedianMs = median(rep.PeerMs)
@@ -182,20 +185,27 @@ func serverTiming(header, name string) float64 {
 	return 0
 }
 
-func readPeer(path string, rep *CPUReport) error {
-	raw, err := os.ReadFile(path)
+// runPeer runs the peer's timing command, when there is one, and adds its
+// runs to rep.
+func runPeer(ctx context.Context, command string, rep *CPUReport) error {
+	if command == "" {
+		return nil
+	}
+	cmd := exec.CommandContext(ctx, "sh", "-c", command)
+	cmd.Stderr = os.Stderr
+	raw, err := cmd.Output()
 	if err != nil {
-		return err
+		return fmt.Errorf("peer command %q: %w", command, err)
 	}
 	var peer struct {
 		Engine string    `json:"engine"`
 		RunsMs []float64 `json:"runs_ms"`
 	}
 	if err := json.Unmarshal(raw, &peer); err != nil {
-		return fmt.Errorf("read peer timing %s: %w", path, err)
+		return fmt.Errorf("read the peer's timing line %q: %w", raw, err)
 	}
 	if len(peer.RunsMs) == 0 {
-		return fmt.Errorf("peer timing %s has no runs", path)
+		return fmt.Errorf("the peer's timing line %q has no runs", raw)
 	}
 	rep.PeerEngine = peer.Engine
 	rep.PeerMs = append(rep.PeerMs, peer.RunsMs...)

@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/rmbgd/rmbgd/bench"
@@ -14,8 +13,8 @@ import (
 func runBench(args []string, stdout, stderr io.Writer) error {
 	const synopsis = "rmbgd bench cpu [flags]"
 	const description = "cpu: send one photo to a daemon on a loopback port several times in\n" +
-		"     sequence and report the median end-to-end latency, next to a peer's\n" +
-		"     inference time (a JSON line from bench/ort/ort.js bench) when given."
+		"     sequence and report the end-to-end latency, next to a peer's inference\n" +
+		"     time (the JSON line of bench/ort/ort.js bench) measured before and after."
 	if len(args) == 0 || args[0] != "cpu" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
 			newFlagSet("bench", synopsis, description, stdout).Usage()
@@ -31,12 +30,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&opt.Runs, "runs", 5, "timed requests after one warm-up request")
 	fs.IntVar(&opt.Threads, "threads", 0, "inference threads (0: one per core)")
 	fs.StringVar(&opt.ModelPath, "model", "", "ONNX model `file` (default: the installed model)")
-	peers := fs.String("peer", "", "comma-separated `files` with the peer's JSON timing lines")
+	fs.StringVar(&opt.PeerCommand, "peer-cmd", "",
+		"shell `command` printing the peer's JSON timing line, run before and after")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
-	}
-	if *peers != "" {
-		opt.Peers = strings.Split(*peers, ",")
 	}
 	if opt.Image == "" {
 		return usagef("missing --image")
