@@ -36,7 +36,7 @@ type CPUOptions struct {
 	PeerCommand string
 }
 
-// CPUReport is what RunCPU measured. Times are in milliseconds.
+// CPUReport holds RunCPU's measurements. Times are in milliseconds.
 type CPUReport struct {
 	Image        string    `json:"image"`
 	Width        int       `json:"width"`
@@ -161,7 +161,7 @@ func post(ctx context.Context, url string, body []byte) (float64, float64, [2]in
 		return 0, 0, wh, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return 0, 0, wh, fmt.Errorf("daemon answered %s", resp.Status)
+		return 0, 0, wh, fmt.Errorf("daemon responded with %s", resp.Status)
 	}
 	wh[0], _ = strconv.Atoi(resp.Header.Get("X-Width"))
 	wh[1], _ = strconv.Atoi(resp.Header.Get("X-Height"))
