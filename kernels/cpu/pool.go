@@ -8,7 +8,9 @@ import (
 
 // Pool runs the work of one kernel call on a fixed set of worker
 // goroutines. The calling goroutine is one of the workers, so a Pool of n
-// workers starts n−1 goroutines.
+// workers starts n−1 goroutines. A call never waits for a helper that has
+// not started: when other processes keep a helper's thread off its core,
+// the caller does the units itself.
 //
 // A Pool is safe for concurrent use: calls from several goroutines are
 // served one at a time, each with all workers. It is not reentrant, so a
@@ -19,11 +21,15 @@ type Pool struct {
 	workers int
 
 	mu     sync.Mutex // serializes kernel calls; guards job and closed
-	job    job        // the call being served
+	job    job        // the call being served, written only while no helper is in it
 	closed bool
-	next   atomic.Int64 // next unit of job to claim
-	wake   []chan struct{}
-	done   sync.WaitGroup
+
+	open     atomic.Bool  // helpers may join job
+	inside   atomic.Int32 // helpers between joining and leaving job
+	next     atomic.Int64 // next unit of job to claim
+	done     atomic.Int64 // units of job finished
+	finished chan struct{}
+	wake     []chan struct{}
 }
 
 // NewPool starts a pool of the given number of workers; workers ≤ 0 means
@@ -32,7 +38,11 @@ func NewPool(workers int) *Pool {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	p := &Pool{workers: workers, wake: make([]chan struct{}, workers-1)}
+	p := &Pool{
+		workers:  workers,
+		finished: make(chan struct{}, 1),
+		wake:     make([]chan struct{}, workers-1),
+	}
 	for i := range p.wake {
 		p.wake[i] = make(chan struct{}, 1)
 		go p.serve(i+1, p.wake[i])
@@ -66,11 +76,17 @@ func (p *Pool) Close() {
 	}
 }
 
-// serve is the loop of worker goroutine id.
+// serve is the loop of helper goroutine id. A helper announces itself in
+// inside before it looks at open, and run clears open before it waits for
+// inside to drain, so a helper either joins the current call or leaves it
+// alone.
 func (p *Pool) serve(id int, wake <-chan struct{}) {
 	for range wake {
-		p.claim(id)
-		p.done.Done()
+		p.inside.Add(1)
+		if p.open.Load() && (p.job.maxWorkers <= 0 || id < p.job.maxWorkers) {
+			p.claim(id)
+		}
+		p.inside.Add(-1)
 	}
 }
 
@@ -97,25 +113,42 @@ func (p *Pool) run(j *job) {
 	}
 	p.job = *j
 	p.next.Store(0)
+	p.done.Store(0)
+	p.open.Store(true)
 	helpers := min(len(p.wake), j.units-1)
 	if j.maxWorkers > 0 {
 		helpers = min(helpers, j.maxWorkers-1)
 	}
-	p.done.Add(helpers)
 	for _, c := range p.wake[:helpers] {
-		c <- struct{}{}
+		select {
+		case c <- struct{}{}:
+		default: // a wake-up is already pending
+		}
 	}
-	p.claim(0)
-	p.done.Wait()
+	if !p.claim(0) {
+		<-p.finished
+	}
+	p.open.Store(false)
+	for p.inside.Load() != 0 {
+		runtime.Gosched()
+	}
 }
 
-// claim runs units of p.job on worker id until none is left.
-func (p *Pool) claim(id int) {
+// claim runs units of p.job on worker id until none is left. It reports
+// whether this worker finished the last unit; a helper that does signals
+// finished instead.
+func (p *Pool) claim(id int) (last bool) {
 	for {
 		u := int(p.next.Add(1) - 1)
 		if u >= p.job.units {
-			return
+			return last
 		}
 		p.job.runUnit(u, id)
+		if p.done.Add(1) == int64(p.job.units) {
+			if id != 0 {
+				p.finished <- struct{}{}
+			}
+			last = true
+		}
 	}
 }
