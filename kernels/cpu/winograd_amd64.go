@@ -7,9 +7,18 @@ import (
 	"unsafe"
 )
 
-// winogradTap is the tap table of the Winograd products: one tap at offset
-// 0, prefetching nothing new.
+// winogradTap is the tap table of the AVX2 Winograd products: one tap at
+// offset 0, prefetching nothing new.
 var winogradTap = [1][2]int64{{0, 0}}
+
+// winogradGemmAVX512 computes, for blocks of 8 rows, M[row][0..47] =
+// Σ_k w[k][row]·u[k][0..47]: u holds inC rows of 48 floats, w the packed
+// weights [blocks][inC][8] of one position, m blocks·8 rows of 48. It
+// needs AVX-512F and inC, blocks ≥ 1. It is convTileAVX512 with one tap,
+// no bias and whole stores, tested through the Winograd path.
+//
+//go:noescape
+func winogradGemmAVX512(u, w, m *float32, inC, blocks int)
 
 // winogradInArgs is the argument block of winogradInputAVX512; the
 // offsets in winograd_amd64.s must match its layout (a test checks them).
@@ -127,23 +136,9 @@ func (c *Conv) winogradGroup(j *job, wg *winogradGeom, work []float32, group int
 		}
 	}
 
-	args := tileArgs{
-		bias:        unsafe.Pointer(&c.zeroBias[0]),
-		taps:        unsafe.Pointer(&winogradTap[0]),
-		ntaps:       1,
-		inChannels:  int64(p.InC),
-		chanStride:  winogradTiles * 4,
-		planeStride: winogradTiles * 4,
-		blocks:      int64(c.blocks),
-		lastRows:    blockRows,
-		segOff:      [6]int64{0, 0, 16, 0, 32, 0},
-		segMask:     [6]uint64{0xffff, 0, 0xffff, 0, 0xffff, 0},
-	}
 	for pos := range 16 {
-		args.in = unsafe.Pointer(&u[pos*p.InC*winogradTiles])
-		args.weights = unsafe.Pointer(&c.wino[pos*c.blocks*p.InC*blockRows])
-		args.dst = unsafe.Pointer(&m[pos*rows*winogradTiles])
-		convTileAVX512(&args)
+		winogradGemmAVX512(&u[pos*p.InC*winogradTiles],
+			&c.wino[pos*c.blocks*p.InC*blockRows], &m[pos*rows*winogradTiles], p.InC, c.blocks)
 	}
 
 	out := winogradOutArgs{

@@ -439,3 +439,95 @@ woystore:
 	JNZ  woychan
 	VZEROUPPER
 	RET
+
+// Winograd products: M[row][48] = Σ_k W[k][row] · U[k][48] for blocks of 8
+// rows, accumulator of row m, vector v in Z(3m+v) as in convTileAVX512.
+
+#define WG_FMA(uoff, woff) \
+	VMOVUPS          uoff(AX), Z24;       \
+	VMOVUPS          uoff+64(AX), Z25;    \
+	VMOVUPS          uoff+128(AX), Z26;   \
+	Z_FMA(woff+0, Z0, Z1, Z2);            \
+	Z_FMA(woff+4, Z3, Z4, Z5);            \
+	Z_FMA(woff+8, Z6, Z7, Z8);            \
+	Z_FMA(woff+12, Z9, Z10, Z11);         \
+	Z_FMA(woff+16, Z12, Z13, Z14);        \
+	Z_FMA(woff+20, Z15, Z16, Z17);        \
+	Z_FMA(woff+24, Z18, Z19, Z20);        \
+	Z_FMA(woff+28, Z21, Z22, Z23)
+
+#define WG_STORE(row, a, b, c) \
+	VMOVUPS a, (row*192)(R9);     \
+	VMOVUPS b, (row*192+64)(R9);  \
+	VMOVUPS c, (row*192+128)(R9)
+
+#define Z_FMA(woff, a, b, c) \
+	VFMADD231PS.BCST woff(SI), Z24, a; \
+	VFMADD231PS.BCST woff(SI), Z25, b; \
+	VFMADD231PS.BCST woff(SI), Z26, c
+
+// func winogradGemmAVX512(u, w, m *float32, inC, blocks int)
+TEXT ·winogradGemmAVX512(SB), NOSPLIT, $0-40
+	MOVQ u+0(FP), R8
+	MOVQ w+8(FP), SI
+	MOVQ m+16(FP), R9
+	MOVQ blocks+32(FP), R10
+
+wgblock:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	MOVQ   R8, AX
+	MOVQ   inC+24(FP), CX
+	SHRQ   $1, CX
+	JZ     wgtail
+
+wgpair:
+	WG_FMA(0, 0)
+	WG_FMA(192, 32)
+	ADDQ $384, AX
+	ADDQ $64, SI
+	DECQ CX
+	JNZ  wgpair
+
+wgtail:
+	TESTQ $1, inC+24(FP)
+	JZ    wgstore
+	WG_FMA(0, 0)
+	ADDQ  $32, SI
+
+wgstore:
+	WG_STORE(0, Z0, Z1, Z2)
+	WG_STORE(1, Z3, Z4, Z5)
+	WG_STORE(2, Z6, Z7, Z8)
+	WG_STORE(3, Z9, Z10, Z11)
+	WG_STORE(4, Z12, Z13, Z14)
+	WG_STORE(5, Z15, Z16, Z17)
+	WG_STORE(6, Z18, Z19, Z20)
+	WG_STORE(7, Z21, Z22, Z23)
+	ADDQ $1536, R9
+	DECQ R10
+	JNZ  wgblock
+	VZEROUPPER
+	RET
