@@ -63,11 +63,11 @@ func fromImage(src image.Image, cfg image.Config, format string) (*Image, error)
 	case *image.Paletted:
 		convertPaletted(img, alpha, s)
 		clear(s.Pix)
+	case *image.CMYK:
+		convertCMYK(img, s)
+		clear(s.Pix)
 	default:
 		convertGeneric(img, alpha, src)
-		if c, ok := src.(*image.CMYK); ok {
-			clear(c.Pix)
-		}
 	}
 
 	if alpha != nil {
@@ -102,6 +102,23 @@ func opaque(alpha []uint8) bool {
 		}
 	}
 	return true
+}
+
+// wipeDecoded zeroes the pixel buffers of an image a decoder returned.
+func wipeDecoded(src image.Image) {
+	switch s := src.(type) {
+	case *image.YCbCr:
+		wipeYCbCr(s)
+	case *image.NYCbCrA:
+		wipeYCbCr(&s.YCbCr)
+		clear(s.A)
+	case *image.Gray:
+		clear(s.Pix)
+	case *image.CMYK:
+		clear(s.Pix)
+	case *image.RGBA:
+		clear(s.Pix)
+	}
 }
 
 func wipeYCbCr(s *image.YCbCr) {
@@ -260,8 +277,28 @@ func convertPaletted(img *Image, alpha []uint8, s *image.Paletted) {
 	}
 }
 
-// convertGeneric goes through the color model, for CMYK and anything else
-// without a fast path.
+// convertCMYK converts ink amounts (0: none, 255: full, the convention of
+// image.CMYK) to RGB as R = (255−C)·(255−K)/255, rounded, and likewise for
+// G with M and B with Y. This is the conversion without a colour profile;
+// libvips would use its built-in CMYK profile and get somewhat different
+// colours.
+func convertCMYK(img *Image, s *image.CMYK) {
+	b := s.Rect
+	for y := 0; y < b.Dy(); y++ {
+		src := s.Pix[y*s.Stride:][:4*b.Dx()]
+		dst := img.rgbRow(b.Min.Y+y, b.Min.X, b.Dx())
+		for x := 0; x < b.Dx(); x++ {
+			p := src[4*x : 4*x+4 : 4*x+4]
+			k := 255 - uint32(p[3])
+			dst[3*x] = uint8(((255-uint32(p[0]))*k + 127) / 255)
+			dst[3*x+1] = uint8(((255-uint32(p[1]))*k + 127) / 255)
+			dst[3*x+2] = uint8(((255-uint32(p[2]))*k + 127) / 255)
+		}
+	}
+}
+
+// convertGeneric goes through the color model, for any type without a
+// fast path.
 func convertGeneric(img *Image, alpha []uint8, src image.Image) {
 	b := src.Bounds()
 	for y := b.Min.Y; y < b.Max.Y; y++ {

@@ -7,6 +7,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"io"
 
 	"golang.org/x/image/webp"
 )
@@ -27,14 +28,20 @@ type Image struct {
 	Alpha         []uint8 // len Width*Height; nil when the source has no alpha or is opaque
 	Format        string  // "png", "jpeg", "gif" or "webp"
 
+	// ICC is the embedded ICC profile of an RGB colour space, unchanged,
+	// or nil. The samples in RGB are as stored, not converted with it, and
+	// the cut-out encoders embed it again.
+	ICC []uint8
+
 	// orientation is the EXIF orientation Decode applied (0 or 1: none).
 	// Preprocess needs it because sharp resizes the stored image.
 	orientation int
 	pooled      bool
 }
 
-// Release zeroes the image's pixel buffers, returns them to the pool and
-// clears the fields. It is safe to call more than once and on a nil Image.
+// Release zeroes the image's pixel buffers and profile, returns them to
+// the pool and clears the fields. It is safe to call more than once and on
+// a nil Image.
 func (img *Image) Release() {
 	if img == nil {
 		return
@@ -46,6 +53,7 @@ func (img *Image) Release() {
 		clear(img.RGB)
 		clear(img.Alpha)
 	}
+	putBytes(img.ICC)
 	*img = Image{}
 }
 
@@ -53,7 +61,9 @@ var errZeroSize = errors.New("image has zero width or height")
 
 // DecodeConfig reads only the header: the format from the magic bytes and
 // the displayed size (width and height swapped for EXIF orientations 5 to
-// 8), without allocating pixels.
+// 8), without allocating pixels. For a GIF whose first frame reaches past
+// the logical screen, the size is that of the grown canvas [Decode]
+// returns.
 //
 // It returns an [UnsupportedFormatError] for formats other than PNG, JPEG,
 // GIF and WebP, and a [DecodeError] when the header of a supported format
@@ -62,6 +72,12 @@ func DecodeConfig(data []byte) (format string, width, height int, err error) {
 	format = sniffFormat(data)
 	if !decodable(format) {
 		return format, 0, 0, UnsupportedFormatError{Format: format}
+	}
+	if format == FormatJPEG {
+		info := scanJPEG(data, true)
+		if v := info.variant(); v != "" {
+			return format, 0, 0, UnsupportedFormatError{Format: v}
+		}
 	}
 	cfg, err := decodeHeader(format, data)
 	if err != nil {
@@ -73,17 +89,33 @@ func DecodeConfig(data []byte) (format string, width, height int, err error) {
 	return format, cfg.Width, cfg.Height, nil
 }
 
-// Decode decodes a PNG, JPEG, GIF (first frame) or WebP image and applies
-// its EXIF orientation. When maxPixels is positive, width×height from the
+// Decode decodes a PNG, JPEG, GIF (first frame) or WebP (first frame when
+// animated) image and applies its EXIF orientation. The format comes from
+// the magic bytes only. When maxPixels is positive, width×height from the
 // header is checked against it before any pixel buffer is allocated.
 //
 // Errors: [UnsupportedFormatError] for other formats, [TooManyPixelsError]
 // over the cap, [DecodeError] for truncated or corrupt data, including a
-// panic inside a decoder. data is only read, and is not retained.
-func Decode(data []byte, maxPixels int) (*Image, error) {
+// JPEG whose scans stop short of the full image and a panic inside a
+// decoder. data is only read, and is not retained.
+func Decode(data []byte, maxPixels int) (img *Image, err error) {
 	format := sniffFormat(data)
 	if !decodable(format) {
 		return nil, UnsupportedFormatError{Format: format}
+	}
+	defer func() {
+		if recover() != nil {
+			img.Release()
+			img, err = nil, DecodeError{Format: format, Err: errDecoderPanic}
+		}
+	}()
+
+	var jpg jpegInfo
+	if format == FormatJPEG {
+		jpg = scanJPEG(data, false)
+		if v := jpg.variant(); v != "" {
+			return nil, UnsupportedFormatError{Format: v}
+		}
 	}
 	cfg, err := decodeHeader(format, data)
 	if err != nil {
@@ -98,15 +130,16 @@ func Decode(data []byte, maxPixels int) (*Image, error) {
 		return nil, TooManyPixelsError{Width: w, Height: h, Max: maxPixels}
 	}
 
-	src, err := decodePixels(format, data)
+	img, err = decodeImage(format, data, cfg, &jpg)
 	if err != nil {
+		var de DecodeError
+		if !errors.As(err, &de) {
+			err = DecodeError{Format: format, Err: err}
+		}
 		return nil, err
 	}
-	img, err := fromImage(src, cfg, format)
-	if err != nil {
-		return nil, DecodeError{Format: format, Err: err}
-	}
 	img.Format = format
+	img.ICC = decodeICC(format, data, &jpg)
 	if orient != 1 {
 		reorient(img, orient)
 	}
@@ -129,6 +162,9 @@ func decodeHeader(format string, data []byte) (cfg image.Config, err error) {
 		cfg, err = jpeg.DecodeConfig(r)
 	case FormatGIF:
 		cfg, err = gif.DecodeConfig(r)
+		if w, h, ok := gifCanvas(data); ok && err == nil {
+			cfg.Width, cfg.Height = w, h
+		}
 	case FormatWebP:
 		cfg, err = webp.DecodeConfig(r)
 	}
@@ -143,28 +179,67 @@ func decodeHeader(format string, data []byte) (cfg image.Config, err error) {
 
 var errDecoderPanic = errors.New("the decoder failed on malformed data")
 
-// decodePixels runs the standard decoder for format, turning a panic into a
-// DecodeError.
-func decodePixels(format string, data []byte) (img image.Image, err error) {
-	defer func() {
-		if recover() != nil {
-			img, err = nil, DecodeError{Format: format, Err: errDecoderPanic}
-		}
-	}()
+// decodeImage decodes the pixels of data, whose header gave cfg, into a
+// pooled Image, and zeroes the decoders' own buffers.
+func decodeImage(format string, data []byte, cfg image.Config, jpg *jpegInfo) (*Image, error) {
+	if format == FormatWebP && webpAnimated(data) {
+		return decodeWebPFirstFrame(data, cfg)
+	}
 
-	r := bytes.NewReader(data)
+	var src image.Image
+	var err error
 	switch format {
 	case FormatPNG:
-		img, err = png.Decode(r)
+		src, err = png.Decode(bytes.NewReader(data))
 	case FormatJPEG:
-		img, err = jpeg.Decode(r)
+		src, err = decodeJPEG(data, jpg)
 	case FormatGIF:
-		img, err = gif.Decode(r)
+		var r io.Reader
+		if r, err = gifReader(data, cfg.Width, cfg.Height); err == nil {
+			src, err = gif.Decode(r)
+		}
 	case FormatWebP:
-		img, err = webp.Decode(r)
+		src, err = webp.Decode(bytes.NewReader(data))
 	}
 	if err != nil {
-		return nil, DecodeError{Format: format, Err: err}
+		return nil, err
 	}
-	return img, nil
+	return fromImage(src, cfg, format)
+}
+
+// decodeJPEG runs image/jpeg on data, with an Adobe APP14 segment inserted
+// into a 4-component JPEG that lacks one and an EOI marker appended when
+// the data ends without it. It rejects a JPEG whose scans do not cover
+// every coefficient, which image/jpeg returns as a picture with the
+// missing detail or colour left at zero.
+func decodeJPEG(data []byte, info *jpegInfo) (image.Image, error) {
+	parts := make([]io.Reader, 0, 4)
+	insertAdobe := len(info.components) == 4 && !info.adobe
+	if insertAdobe {
+		parts = append(parts, bytes.NewReader(data[:2]), bytes.NewReader(adobeAPP14),
+			bytes.NewReader(data[2:]))
+	} else {
+		parts = append(parts, bytes.NewReader(data))
+	}
+	if !info.eoi {
+		parts = append(parts, bytes.NewReader(jpegEOI))
+	}
+
+	src, err := jpeg.Decode(io.MultiReader(parts...))
+	if err != nil {
+		return nil, err
+	}
+	if !info.complete {
+		wipeDecoded(src)
+		return nil, errIncompleteJPEG
+	}
+	if c, ok := src.(*image.CMYK); ok && insertAdobe {
+		// image/jpeg inverts the samples of an Adobe CMYK JPEG, where 255
+		// means no ink. Without the Adobe segment, libjpeg takes the stored
+		// samples as ink amounts; undo the inversion to match.
+		for i, v := range c.Pix {
+			c.Pix[i] = 255 - v
+		}
+	}
+	return src, nil
 }

@@ -391,7 +391,8 @@ func TestDecodeUnsupported(t *testing.T) {
 		{"tiff-be", "tiff", []byte("MM\x00*\x00\x00\x00\x08")},
 		{"ico", "ico", []byte{0, 0, 1, 0, 1, 0, 16, 16}},
 		{"jxl", "jxl", []byte{0xff, 0x0a, 0, 0}},
-		{"text", "unknown", []byte("hello, world")},
+		{"text", "text", []byte("hello, world")},
+		{"binary", "unknown", []byte{0x00, 0x13, 0x37, 0x42}},
 		{"empty", "unknown", nil},
 	}
 	for _, tc := range tests {

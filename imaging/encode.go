@@ -26,14 +26,16 @@ const jpegQuality = 90
 var errMaskSize = errors.New("imaging: mask length does not match the image size")
 
 // EncodeCutoutPNG writes img as an 8-bit RGBA PNG whose straight (not
-// premultiplied) alpha is mask, len Width·Height. Only img's RGB is used;
-// its own alpha has already capped the mask.
+// premultiplied) alpha is mask, len Width·Height. Only img's RGB and ICC
+// profile are used; its own alpha has already capped the mask. The profile,
+// when there is one, goes into an iCCP chunk unchanged. No orientation tag
+// is written: the pixels are already in displayed order.
 func EncodeCutoutPNG(w io.Writer, img *Image, mask []uint8) error {
 	n := img.Width * img.Height
 	if len(mask) < n {
 		return errMaskSize
 	}
-	return writePNG(w, img.Width, img.Height, pngRGBA, func(y int, row []uint8) {
+	return writePNG(w, img.Width, img.Height, pngRGBA, img.ICC, func(y int, row []uint8) {
 		rgb := img.rgbRow(y, 0, img.Width)
 		a := mask[y*img.Width:][:img.Width]
 		for x, v := range a {
@@ -51,13 +53,14 @@ func EncodeMaskPNG(w io.Writer, mask []uint8, width, height int) error {
 	if len(mask) < width*height {
 		return errMaskSize
 	}
-	return writePNG(w, width, height, pngGray, func(y int, row []uint8) {
+	return writePNG(w, width, height, pngGray, nil, func(y int, row []uint8) {
 		copy(row, mask[y*width:][:width])
 	})
 }
 
 // EncodeCutoutJPEG composites img over bg with mask as alpha and writes a
-// baseline JPEG of quality 90 (4:2:0). bg's alpha is ignored.
+// baseline JPEG of quality 90 (4:2:0), with img's ICC profile in APP2
+// segments when it has one. bg's alpha is ignored.
 func EncodeCutoutJPEG(w io.Writer, img *Image, mask []uint8, bg color.RGBA) error {
 	n := img.Width * img.Height
 	if len(mask) < n {
@@ -75,8 +78,40 @@ func EncodeCutoutJPEG(w io.Writer, img *Image, mask []uint8, bg color.RGBA) erro
 		}
 		p[3] = 0xff
 	}
-	rgba := &image.RGBA{Pix: pix, Stride: 4 * img.Width, Rect: image.Rect(0, 0, img.Width, img.Height)}
-	return jpeg.Encode(w, rgba, &jpeg.Options{Quality: jpegQuality})
+	rgba := &image.RGBA{Pix: pix, Stride: 4 * img.Width,
+		Rect: image.Rect(0, 0, img.Width, img.Height)}
+	if img.ICC == nil {
+		return jpeg.Encode(w, rgba, &jpeg.Options{Quality: jpegQuality})
+	}
+	return jpeg.Encode(&iccInserter{w: w, segments: jpegICCSegments(img.ICC)}, rgba,
+		&jpeg.Options{Quality: jpegQuality})
+}
+
+// iccInserter passes a JPEG stream through and writes the APP2 segments
+// of an ICC profile right after the SOI marker, which image/jpeg writes as
+// its first two bytes.
+type iccInserter struct {
+	w        io.Writer
+	segments []byte
+	seen     int // bytes of the stream passed through so far, up to 2
+}
+
+func (ins *iccInserter) Write(p []byte) (int, error) {
+	if ins.seen >= 2 {
+		return ins.w.Write(p)
+	}
+	k := min(2-ins.seen, len(p))
+	if _, err := ins.w.Write(p[:k]); err != nil {
+		return 0, err
+	}
+	ins.seen += k
+	if ins.seen == 2 && len(ins.segments) > 0 {
+		if _, err := ins.w.Write(ins.segments); err != nil {
+			return k, err
+		}
+	}
+	n, err := ins.w.Write(p[k:])
+	return k + n, err
 }
 
 // PNG colour types with their bytes per pixel.
@@ -108,10 +143,12 @@ type pngRowBuffers struct {
 	filtered  [4][]uint8
 }
 
-// writePNG writes an 8-bit PNG of the given colour; fill writes raw row y.
+// writePNG writes an 8-bit PNG of the given colour, with an iCCP chunk for
+// a non-nil icc; fill writes raw row y.
 // Each row gets the filter (None, Sub, Up or Paeth) whose output has the
 // smallest sum of absolute signed bytes, libpng's default heuristic.
-func writePNG(w io.Writer, width, height int, c pngColor, fill func(y int, row []uint8)) error {
+func writePNG(w io.Writer, width, height int, c pngColor, icc []byte,
+	fill func(y int, row []uint8)) error {
 	if width <= 0 || height <= 0 || width > 1<<31-1 || height > 1<<31-1 {
 		return fmt.Errorf("imaging: invalid PNG size %d×%d", width, height)
 	}
@@ -124,6 +161,11 @@ func writePNG(w io.Writer, width, height int, c pngColor, fill func(y int, row [
 	}
 	if err := writeChunk(w, "IHDR", hdr[:]); err != nil {
 		return err
+	}
+	if icc != nil {
+		if err := writePNGICC(w, icc); err != nil {
+			return err
+		}
 	}
 
 	idat := &chunkWriter{w: w, buf: getBytes(64 << 10)[:0]}

@@ -5,9 +5,14 @@ import (
 )
 
 // UnsupportedFormatError is returned by [Decode] and [DecodeConfig] for data
-// that is not PNG, JPEG, GIF or WebP. Format names what the magic bytes
-// show: "heic", "heif", "avif", "tiff", "bmp", "ico", "jxl", "psd", "qoi",
-// or "unknown" when nothing is recognized. The daemon maps it to 415.
+// that is not PNG, JPEG, GIF or WebP, and for the JPEG processes that
+// image/jpeg does not implement. Format is a short lowercase name of what
+// the magic bytes show: an image format such as "heic", "heif", "avif",
+// "tiff", "bmp", "ico", "jxl", "jpeg2000", "psd" or "qoi"; a JPEG variant
+// ("jpeg-arithmetic", "jpeg-lossless", "jpeg-hierarchical", "jpeg-12bit");
+// another kind of file such as "pdf", "svg", "html", "zip", "mp4" or
+// "text"; or "unknown" when nothing is recognized. The daemon maps it to
+// 415.
 type UnsupportedFormatError struct {
 	Format string
 }

@@ -143,6 +143,12 @@ func pngExif(data []byte) []byte {
 // webpExif returns the data of the EXIF chunk of an extended WebP file, or
 // nil.
 func webpExif(data []byte) []byte {
+	return webpChunk(data, "EXIF")
+}
+
+// webpChunk returns the data of the first top-level chunk of type fourcc
+// in a WebP file, or nil.
+func webpChunk(data []byte, fourcc string) []byte {
 	i := 12 // after "RIFF", the size and "WEBP"
 	for i+8 <= len(data) {
 		n := int64(binary.LittleEndian.Uint32(data[i+4:]))
@@ -150,7 +156,7 @@ func webpExif(data []byte) []byte {
 		if end > int64(len(data)) {
 			return nil
 		}
-		if string(data[i:i+4]) == "EXIF" {
+		if string(data[i:i+4]) == fourcc {
 			return data[i+8 : i+8+int(n)]
 		}
 		i = int(end + end&1) // chunks are padded to an even size
