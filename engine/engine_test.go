@@ -58,7 +58,11 @@ var (
 	sharedBackend *CPUBackend
 )
 
-// cpuBackend loads the real model once for all tests in the package.
+// testMaxBatch is the batch size the shared backend's arena is planned for.
+const testMaxBatch = 2
+
+// cpuBackend loads the real model once for all tests in the package. Tests
+// must not run in parallel, because the backend serves one Run at a time.
 func cpuBackend(t testing.TB) *CPUBackend {
 	t.Helper()
 	if sharedBackend != nil {
@@ -68,7 +72,7 @@ func cpuBackend(t testing.TB) *CPUBackend {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := NewCPUBackend(plan, 1, 0)
+	b, err := NewCPUBackend(plan, testMaxBatch, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

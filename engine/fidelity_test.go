@@ -15,7 +15,7 @@ import (
 // compares the mask with the one ONNX Runtime and libvips made from it.
 func TestMasksMatchReference(t *testing.T) {
 	dir := requiredDir(t, "RMBGD_REFERENCE_DIR")
-	p := NewPipeline(cpuBackend(t), 1024, ModelName, nil)
+	p, _ := newTestPipeline(t, BatchConfig{MaxBatch: 1}, false)
 
 	photos, err := os.ReadDir(dir)
 	if err != nil {

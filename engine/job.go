@@ -43,10 +43,12 @@ type Job struct {
 
 // Timing is the time a job spent in each stage.
 type Timing struct {
-	Queue  time.Duration // waiting for the backend
+	// Queue is the wait for a preprocessing worker plus the wait from
+	// queueing the preprocessed image to the start of its batch.
+	Queue  time.Duration
 	Pre    time.Duration // decode, orientation, resize to the model's input
-	Infer  time.Duration // the backend's run
-	Post   time.Duration // normalize and resize the mask back
+	Infer  time.Duration // the backend's run of the whole batch
+	Post   time.Duration // wait for a worker, normalize and resize the mask back
 	Encode time.Duration // PNG or JPEG encoding
 	Total  time.Duration // from Remove's start to its return
 }
@@ -64,6 +66,10 @@ type Result struct {
 	// Foreground is the bounding box of mask pixels at or above 128, in the
 	// output's coordinates; empty when the mask has none.
 	Foreground image.Rectangle
+
+	// BatchSize is the number of images in the backend run that computed
+	// this result, 1 when it ran alone.
+	BatchSize int
 
 	Timing  Timing
 	release func()

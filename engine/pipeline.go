@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rmbgd/rmbgd/imaging"
@@ -15,18 +16,44 @@ import (
 // ModelName is the name the API reports for the default model.
 const ModelName = "isnet-general-use"
 
-// Pipeline runs jobs end to end: decode, preprocess, inference on its
-// backend, postprocess and encode. It is safe for concurrent use: requests
-// decode and encode in parallel and take turns on the backend.
+// Pipeline runs jobs end to end: decode, preprocess, inference in batches on
+// its backend, postprocess and encode. It is safe for concurrent use. It owns
+// its backend: one worker goroutine is the only caller of Backend.Run, and
+// Close closes the backend.
 type Pipeline struct {
 	backend Backend
 	side    int
 	model   string
 	log     *slog.Logger
+	cfg     BatchConfig
 
-	// turn admits one run into the backend at a time; a request waits here
-	// (its queue time) until the previous run is done or its context ends.
-	turn chan struct{}
+	// mu orders admission against Close, so that no job is admitted after
+	// Close has started waiting.
+	mu      sync.Mutex
+	closed  bool
+	feeders sync.WaitGroup // admitted jobs that have not yet queued or left
+	active  sync.WaitGroup // admitted jobs whose Remove has not returned
+
+	pending  atomic.Int64 // admitted jobs not yet taken off the ready queue
+	inflight atomic.Int64 // admitted jobs whose Remove has not returned
+
+	// ready is the queue of preprocessed images. Its capacity equals that
+	// of staged, so a job holding a staging place never blocks sending.
+	ready chan *item
+
+	// staged has a place for each job that holds a decoded image and has
+	// not yet been taken into a batch, which bounds decoded-image memory.
+	staged chan struct{}
+
+	// workers has a place for each job decoding and preprocessing, or
+	// postprocessing and encoding.
+	workers chan struct{}
+
+	stopped chan struct{} // closed when the batch worker returns
+
+	// batchIn and batchOut are the contiguous batch tensors for runs of
+	// more than one image; only the worker touches them.
+	batchIn, batchOut []float32
 
 	inputs  sync.Pool // *[]float32, 3×side×side
 	outputs sync.Pool // *[]float32, side×side
@@ -42,11 +69,22 @@ type CPUConfig struct {
 	// Threads is the number of kernel workers; 0 means one per core.
 	Threads int
 
-	// Logger receives start-up messages; nil means slog.Default().
+	// Logger receives start-up messages and inference errors; nil means
+	// slog.Default().
 	Logger *slog.Logger
+
+	// BatchConfig sets queueing and batching. On the CPU a zero MaxBatch
+	// means 1, because a larger batch gains little throughput there and
+	// costs latency and arena memory (see the package documentation).
+	BatchConfig
 }
 
-// NewCPU loads the model and returns a pipeline on the CPU backend.
+// DefaultCPUMaxBatch is the CPU backend's batch size when
+// CPUConfig.MaxBatch is zero.
+const DefaultCPUMaxBatch = 1
+
+// NewCPU loads the model and returns a pipeline on the CPU backend, with an
+// activation arena planned for MaxBatch images.
 func NewCPU(cfg CPUConfig) (*Pipeline, error) {
 	log := cfg.Logger
 	if log == nil {
@@ -60,13 +98,19 @@ func NewCPU(cfg CPUConfig) (*Pipeline, error) {
 		}
 		path = p
 	}
+	if cfg.MaxBatch == 0 {
+		cfg.MaxBatch = DefaultCPUMaxBatch
+	}
+	if cfg.MaxBatch < 0 {
+		return nil, fmt.Errorf("engine: negative max batch %d", cfg.MaxBatch)
+	}
 
 	start := time.Now()
 	plan, err := models.LoadPlan(path, imaging.ModelSide)
 	if err != nil {
 		return nil, fmt.Errorf("load model %s: %w", path, err)
 	}
-	backend, err := NewCPUBackend(plan, 1, cfg.Threads)
+	backend, err := NewCPUBackend(plan, cfg.MaxBatch, cfg.Threads)
 	if err != nil {
 		return nil, err
 	}
@@ -79,22 +123,69 @@ func NewCPU(cfg CPUConfig) (*Pipeline, error) {
 	}
 	log.Info("model loaded", "path", path, "steps", len(plan.Steps),
 		"gmac", float64(plan.MACs)/1e9, "threads", backend.Threads(),
-		"arena_mib", backend.ArenaBytes()>>20, "duration_ms", time.Since(start).Milliseconds())
-	return NewPipeline(backend, imaging.ModelSide, ModelName, log), nil
+		"max_batch", backend.MaxBatch(), "arena_mib", backend.ArenaBytes()>>20,
+		"duration_ms", time.Since(start).Milliseconds())
+
+	p, err := NewPipeline(backend, PipelineConfig{Logger: log, BatchConfig: cfg.BatchConfig})
+	if err != nil {
+		backend.Close()
+		return nil, err
+	}
+	return p, nil
 }
 
-// NewPipeline wraps a backend whose model takes side×side images.
-func NewPipeline(backend Backend, side int, model string, log *slog.Logger) *Pipeline {
-	if log == nil {
-		log = slog.Default()
+// PipelineConfig configures NewPipeline. The zero value of each field is a
+// default.
+type PipelineConfig struct {
+	// Side is the model's input width and height in pixels; 0 means
+	// imaging.ModelSide.
+	Side int
+
+	// Model is the model name reported in results; empty means ModelName.
+	Model string
+
+	// Logger receives inference errors; nil means slog.Default().
+	Logger *slog.Logger
+
+	BatchConfig
+}
+
+// NewPipeline starts a pipeline, and its batch worker, on backend. The
+// pipeline owns backend from then on and closes it in Close. It returns an
+// error when the batch settings are invalid for backend.
+func NewPipeline(backend Backend, cfg PipelineConfig) (*Pipeline, error) {
+	batch, err := cfg.BatchConfig.withDefaults(backend)
+	if err != nil {
+		return nil, err
 	}
-	p := &Pipeline{backend: backend, side: side, model: model, log: log,
-		turn: make(chan struct{}, 1)}
+	if cfg.Side == 0 {
+		cfg.Side = imaging.ModelSide
+	}
+	if cfg.Model == "" {
+		cfg.Model = ModelName
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+
+	side := cfg.Side
+	staging := batch.PreWorkers + batch.MaxBatch
+	p := &Pipeline{backend: backend, side: side, model: cfg.Model, log: cfg.Logger, cfg: batch,
+		ready:   make(chan *item, staging),
+		staged:  make(chan struct{}, staging),
+		workers: make(chan struct{}, batch.PreWorkers),
+		stopped: make(chan struct{}),
+	}
+	if batch.MaxBatch > 1 {
+		p.batchIn = make([]float32, batch.MaxBatch*3*side*side)
+		p.batchOut = make([]float32, batch.MaxBatch*side*side)
+	}
 	p.inputs.New = func() any { s := make([]float32, 3*side*side); return &s }
 	p.outputs.New = func() any { s := make([]float32, side*side); return &s }
 	p.masks.New = func() any { s := []uint8(nil); return &s }
 	p.encoded.New = func() any { return new(bytes.Buffer) }
-	return p
+	go p.serve()
+	return p, nil
 }
 
 // Backend returns the backend's name, "cpu" or "cuda".
@@ -103,86 +194,219 @@ func (p *Pipeline) Backend() string { return p.backend.Name() }
 // Model returns the model name reported in answers.
 func (p *Pipeline) Model() string { return p.model }
 
-// Warm runs the model once on a blank image, so that the first request does
-// not pay for page faults in the arena and the workers' start.
-func (p *Pipeline) Warm(ctx context.Context) error {
-	in := p.getFloats(&p.inputs)
-	out := p.getFloats(&p.outputs)
-	defer p.putFloats(&p.inputs, in)
-	defer p.putFloats(&p.outputs, out)
+// Batch returns the batch settings in effect, defaults filled in.
+func (p *Pipeline) Batch() BatchConfig { return p.cfg }
 
-	start := time.Now()
-	if _, err := p.infer(ctx, *in, *out); err != nil {
+// QueueDepth returns the number of jobs waiting for inference: admitted by
+// Remove and not yet taken into a batch. Remove rejects a job with
+// ErrOverloaded while it is MaxQueue.
+func (p *Pipeline) QueueDepth() int { return int(p.pending.Load()) }
+
+// InFlight returns the number of admitted jobs whose Remove has not
+// returned: those queued, in a batch, or postprocessing and encoding.
+func (p *Pipeline) InFlight() int { return int(p.inflight.Load()) }
+
+// Warm runs the model once on a blank image through the batch worker, so
+// that the first request does not pay for page faults in the arena and the
+// kernel workers' start.
+func (p *Pipeline) Warm(ctx context.Context) error {
+	if err := p.admit(); err != nil {
 		return fmt.Errorf("warm-up run: %w", err)
 	}
+	defer p.leave()
+	if err := acquire(ctx, p.staged); err != nil {
+		p.unfeed()
+		return fmt.Errorf("warm-up run: %w", err)
+	}
+
+	start := time.Now()
+	res, err := p.infer(ctx, p.getFloats(&p.inputs))
+	if err != nil {
+		return fmt.Errorf("warm-up run: %w", err)
+	}
+	p.putFloats(&p.outputs, res.out)
 	p.log.Info("model warmed", "backend", p.Backend(),
 		"duration_ms", time.Since(start).Milliseconds())
 	return nil
 }
 
-// Remove runs one job. Errors from decoding are the typed errors of package
-// imaging; a context that ends before inference gives ctx.Err().
+// Remove runs one job. A job whose image header is unreadable or over
+// job.MaxPixels fails at once with the typed errors of package imaging,
+// before it takes a place in the queue. A full queue gives ErrOverloaded
+// and a closed pipeline ErrClosed, also at once. A context that ends
+// before the result is ready gives ctx.Err(), and an image whose context
+// ends while it is queued never reaches the backend.
 func (p *Pipeline) Remove(ctx context.Context, job Job) (*Result, error) {
 	start := time.Now()
-	res := &Result{Backend: p.Backend(), Model: p.model}
+	if err := checkHeader(job); err != nil {
+		return nil, err
+	}
+	if err := p.admit(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
 
-	img, err := imaging.Decode(job.Image, job.MaxPixels)
+	res := &Result{Backend: p.Backend(), Model: p.model}
+	img, in, err := p.preprocess(ctx, job, &res.Timing)
 	if err != nil {
 		return nil, err
 	}
 	defer img.Release() // wipes the decoded pixels on every path
-	in := p.getFloats(&p.inputs)
-	defer p.putFloats(&p.inputs, in)
-	imaging.Preprocess(img, p.side, *in)
-	res.Timing.Pre = time.Since(start)
 
-	out := p.getFloats(&p.outputs)
-	defer p.putFloats(&p.outputs, out)
-	queued := time.Now()
-	infer, err := p.infer(ctx, *in, *out)
+	out, err := p.infer(ctx, in)
 	if err != nil {
 		return nil, err
 	}
-	res.Timing.Infer = infer
-	res.Timing.Queue = time.Since(queued) - infer
+	defer p.putFloats(&p.outputs, out.out)
+	res.Timing.Queue += out.queued
+	res.Timing.Infer = out.infer
+	res.BatchSize = out.batch
 
-	postStart := time.Now()
-	mask := p.getMask(img.Width * img.Height)
-	imaging.Postprocess(*out, p.side, img, *mask)
-	res.Width, res.Height = img.Width, img.Height
-	res.Foreground = imaging.Foreground(*mask, img.Width, img.Height)
-	res.Timing.Post = time.Since(postStart)
-
-	encodeStart := time.Now()
-	buf := p.encoded.Get().(*bytes.Buffer)
-	err = encode(buf, job, img, *mask)
-	p.putMask(mask)
-	if err != nil {
-		p.putBuffer(buf)
+	if err := p.postprocess(ctx, job, img, *out.out, res); err != nil {
 		return nil, err
 	}
-	res.Timing.Encode = time.Since(encodeStart)
-
-	res.Data = buf.Bytes()
-	res.ContentType = contentType(job)
-	res.release = func() { p.putBuffer(buf) }
 	res.Timing.Total = time.Since(start)
 	return res, nil
 }
 
-// infer waits for the backend's turn and runs one image.
-func (p *Pipeline) infer(ctx context.Context, in, out []float32) (time.Duration, error) {
-	select {
-	case p.turn <- struct{}{}:
-	case <-ctx.Done():
-		return 0, ctx.Err()
+// checkHeader rejects an image whose format rmbgd does not decode, whose
+// header is unreadable, or whose size is over job.MaxPixels.
+func checkHeader(job Job) error {
+	_, w, h, err := imaging.DecodeConfig(job.Image)
+	if err != nil {
+		return err
 	}
-	defer func() { <-p.turn }()
+	if job.MaxPixels > 0 && int64(w)*int64(h) > int64(job.MaxPixels) {
+		return imaging.TooManyPixelsError{Width: w, Height: h, Max: job.MaxPixels}
+	}
+	return nil
+}
 
-	if err := ctx.Err(); err != nil {
-		return 0, err
+// admit gives a job a place in the queue, or returns ErrClosed or
+// ErrOverloaded. An admitted job calls leave when Remove returns, and
+// unfeed if it leaves before it is queued.
+func (p *Pipeline) admit() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ErrClosed
 	}
-	return p.backend.Run(ctx, in, out, 1)
+	if p.pending.Load() >= int64(p.cfg.MaxQueue) {
+		return ErrOverloaded
+	}
+	p.pending.Add(1)
+	p.inflight.Add(1)
+	p.feeders.Add(1)
+	p.active.Add(1)
+	return nil
+}
+
+func (p *Pipeline) unfeed() {
+	p.pending.Add(-1)
+	p.feeders.Done()
+}
+
+func (p *Pipeline) leave() {
+	p.inflight.Add(-1)
+	p.active.Done()
+}
+
+// acquire takes a place in sem, or returns ctx.Err() if ctx ends first.
+func acquire(ctx context.Context, sem chan struct{}) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// preprocess waits for a staging place and a worker, decodes the image and
+// writes the model input. It records the wait in t.Queue and the work in
+// t.Pre. On success the job holds its staging place until the batch worker
+// takes it; on error the job has left the queue.
+func (p *Pipeline) preprocess(ctx context.Context, job Job, t *Timing) (*imaging.Image,
+	*[]float32, error) {
+	start := time.Now()
+	if err := acquire(ctx, p.staged); err != nil {
+		p.unfeed()
+		return nil, nil, err
+	}
+	if err := acquire(ctx, p.workers); err != nil {
+		<-p.staged
+		p.unfeed()
+		return nil, nil, err
+	}
+	defer func() { <-p.workers }()
+	decodeStart := time.Now()
+	t.Queue = decodeStart.Sub(start)
+
+	img, err := imaging.Decode(job.Image, job.MaxPixels)
+	if err != nil {
+		<-p.staged
+		p.unfeed()
+		return nil, nil, err
+	}
+	in := p.getFloats(&p.inputs)
+	imaging.Preprocess(img, p.side, *in)
+	t.Pre = time.Since(decodeStart)
+	return img, in, nil
+}
+
+// infer queues a preprocessed input, whose ownership passes to the batch
+// worker, and waits for its output. The caller must hold a staging place,
+// which the worker frees. When ctx ends first, infer returns ctx.Err() at
+// once and the worker releases the output later.
+func (p *Pipeline) infer(ctx context.Context, in *[]float32) (outcome, error) {
+	it := &item{ctx: ctx, in: in, enqueued: time.Now(), done: make(chan outcome, 1)}
+	p.ready <- it
+	p.feeders.Done()
+
+	select {
+	case res := <-it.done:
+		return res, res.err
+	case <-ctx.Done():
+		if it.state.CompareAndSwap(itemWaiting, itemAbandoned) {
+			return outcome{}, ctx.Err()
+		}
+		if res := <-it.done; res.out != nil {
+			p.putFloats(&p.outputs, res.out)
+		}
+		return outcome{}, ctx.Err()
+	}
+}
+
+// postprocess waits for a worker, turns the model output into the mask at
+// the image's size and encodes the result into res.
+func (p *Pipeline) postprocess(ctx context.Context, job Job, img *imaging.Image, out []float32,
+	res *Result) error {
+	start := time.Now()
+	if err := acquire(ctx, p.workers); err != nil {
+		return err
+	}
+	defer func() { <-p.workers }()
+
+	mask := p.getMask(img.Width * img.Height)
+	defer p.putMask(mask)
+	imaging.Postprocess(out, p.side, img, *mask)
+	res.Width, res.Height = img.Width, img.Height
+	res.Foreground = imaging.Foreground(*mask, img.Width, img.Height)
+	encodeStart := time.Now()
+	res.Timing.Post = encodeStart.Sub(start)
+
+	buf := p.encoded.Get().(*bytes.Buffer)
+	if err := encode(buf, job, img, *mask); err != nil {
+		p.putBuffer(buf)
+		return err
+	}
+	res.Timing.Encode = time.Since(encodeStart)
+	res.Data = buf.Bytes()
+	res.ContentType = contentType(job)
+	res.release = func() { p.putBuffer(buf) }
+	return nil
 }
 
 func encode(buf *bytes.Buffer, job Job, img *imaging.Image, mask []uint8) error {
@@ -203,8 +427,26 @@ func contentType(job Job) string {
 	return "image/png"
 }
 
-// Close releases the backend. Jobs must not be running.
-func (p *Pipeline) Close() error { return p.backend.Close() }
+// Close stops admitting jobs (Remove and Warm return ErrClosed), lets every
+// admitted job finish, or fail with its context's error, stops the batch
+// worker and closes the backend. It waits for all of that, so a caller
+// that must not wait long cancels the jobs' contexts. Later calls return
+// nil at once.
+func (p *Pipeline) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.mu.Unlock()
+
+	p.feeders.Wait() // no job can queue after this
+	close(p.ready)
+	<-p.stopped
+	p.active.Wait()
+	return p.backend.Close()
+}
 
 func (p *Pipeline) getFloats(pool *sync.Pool) *[]float32 { return pool.Get().(*[]float32) }
 

@@ -1,0 +1,411 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image"
+	"image/color"
+	"image/png"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// testBackend wraps the shared CPU backend. It counts the runs and images
+// that reach the model, can hold every run at its start until release is
+// called, and leaves the shared backend open on Close.
+type testBackend struct {
+	Backend
+	runs, images atomic.Int64
+	closed       atomic.Bool
+
+	gate    chan struct{} // nil: runs start at once
+	started chan int      // the size of each held run, as it starts
+	once    sync.Once
+}
+
+func (b *testBackend) Run(ctx context.Context, in, out []float32, n int) (time.Duration, error) {
+	if b.gate != nil {
+		b.started <- n
+		select {
+		case <-b.gate:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+	b.runs.Add(1)
+	b.images.Add(int64(n))
+	return b.Backend.Run(ctx, in, out, n)
+}
+
+func (b *testBackend) Close() error {
+	b.closed.Store(true)
+	return nil
+}
+
+// release lets held runs, present and future, through.
+func (b *testBackend) release() { b.once.Do(func() { close(b.gate) }) }
+
+// newTestPipeline starts a pipeline on the shared backend. With gated, every
+// run waits for release; the pipeline is closed when the test ends.
+func newTestPipeline(t *testing.T, cfg BatchConfig, gated bool) (*Pipeline, *testBackend) {
+	t.Helper()
+	b := &testBackend{Backend: cpuBackend(t)}
+	if gated {
+		b.gate = make(chan struct{})
+		b.started = make(chan int, 16)
+	}
+	p, err := NewPipeline(b, PipelineConfig{BatchConfig: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if gated {
+			b.release()
+		}
+		p.Close()
+	})
+	return p, b
+}
+
+// testPhoto encodes a small synthetic photo as PNG: a gradient background
+// with a disc (kind 0) or a tilted bar (kind 1) in front.
+func testPhoto(t *testing.T, kind int) []byte {
+	t.Helper()
+	w, h := 320, 240
+	if kind == 1 {
+		w, h = 200, 280
+	}
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			c := color.RGBA{uint8(60 + x*80/w), uint8(90 + y*60/h), 170, 255}
+			dx, dy := x-w/2, y-h/2
+			if kind == 0 && dx*dx+dy*dy < (h/3)*(h/3) {
+				c = color.RGBA{220, 40, 30, 255}
+			}
+			if kind == 1 && abs(dx-dy/3) < w/8 && abs(dy) < h/3 {
+				c = color.RGBA{30, 30, 30, 255}
+			}
+			img.SetRGBA(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// removeMask runs a mask job and returns the decoded mask and the result's
+// batch size.
+func removeMask(t *testing.T, p *Pipeline, photo []byte) (*image.Gray, int) {
+	t.Helper()
+	res, err := p.Remove(context.Background(), Job{Image: photo, Output: OutputMask})
+	if err != nil {
+		t.Error(err)
+		return nil, 0
+	}
+	defer res.Release()
+	img, err := png.Decode(bytes.NewReader(res.Data))
+	if err != nil {
+		t.Errorf("decode mask: %v", err)
+		return nil, 0
+	}
+	gray, ok := img.(*image.Gray)
+	if !ok {
+		t.Errorf("mask is %T, want *image.Gray", img)
+		return nil, 0
+	}
+	return gray, res.BatchSize
+}
+
+// waitFor polls cond until it holds, failing the test after a generous
+// limit that only a hung pipeline reaches.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestBatchMatchesAlone runs two different photos alone and then together
+// in one batch, and compares their masks pixel by pixel.
+func TestBatchMatchesAlone(t *testing.T) {
+	photos := [][]byte{testPhoto(t, 0), testPhoto(t, 1)}
+
+	single, _ := newTestPipeline(t, BatchConfig{MaxBatch: 1}, false)
+	alone := make([]*image.Gray, len(photos))
+	for i, photo := range photos {
+		var size int
+		alone[i], size = removeMask(t, single, photo)
+		if size != 1 {
+			t.Errorf("photo %d alone: batch size %d, want 1", i, size)
+		}
+	}
+
+	// A minute of MaxDelay makes the worker wait for the second photo.
+	batched, b := newTestPipeline(t, BatchConfig{MaxBatch: 2, MaxDelay: time.Minute}, false)
+	together := make([]*image.Gray, len(photos))
+	sizes := make([]int, len(photos))
+	var wg sync.WaitGroup
+	for i, photo := range photos {
+		wg.Go(func() { together[i], sizes[i] = removeMask(t, batched, photo) })
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	if runs, images := b.runs.Load(), b.images.Load(); runs != 1 || images != 2 {
+		t.Errorf("backend ran %d times on %d images, want 1 run of 2", runs, images)
+	}
+
+	for i := range photos {
+		if sizes[i] != 2 {
+			t.Errorf("photo %d: batch size %d, want 2", i, sizes[i])
+		}
+		if alone[i].Bounds() != together[i].Bounds() {
+			t.Fatalf("photo %d: mask %v in a batch, %v alone", i, together[i].Bounds(),
+				alone[i].Bounds())
+		}
+		worst := 0
+		for k := range alone[i].Pix {
+			worst = max(worst, abs(int(alone[i].Pix[k])-int(together[i].Pix[k])))
+		}
+		t.Logf("photo %d: max difference %d/255", i, worst)
+		if worst > 1 {
+			t.Errorf("photo %d: mask differs by %d/255 in a batch, want <= 1", i, worst)
+		}
+	}
+}
+
+// TestQueueDropsDoneItems holds the backend on one job while three more
+// queue: one is cancelled, one passes its deadline, one stays live. Only the
+// live one may reach the backend after the first.
+func TestQueueDropsDoneItems(t *testing.T) {
+	p, b := newTestPipeline(t, BatchConfig{MaxBatch: 2}, true)
+	photo := testPhoto(t, 0)
+	remove := func(ctx context.Context) <-chan error {
+		errc := make(chan error, 1)
+		go func() {
+			res, err := p.Remove(ctx, Job{Image: photo, Output: OutputMask})
+			if err == nil && res.BatchSize != 1 {
+				err = errors.New("live job ran in a batch of more than one")
+			}
+			res.Release()
+			errc <- err
+		}()
+		return errc
+	}
+
+	first := remove(context.Background())
+	if n := <-b.started; n != 1 {
+		t.Fatalf("first run has %d images, want 1", n)
+	}
+
+	cancelled, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	expiring, stop := context.WithTimeout(context.Background(), time.Second)
+	defer stop()
+	errCancelled := remove(cancelled)
+	errExpired := remove(expiring)
+	errLive := remove(context.Background())
+	waitFor(t, "three queued jobs", func() bool { return len(p.ready) == 3 })
+	if got := p.QueueDepth(); got != 3 {
+		t.Errorf("QueueDepth = %d with three queued jobs, want 3", got)
+	}
+	if got := p.InFlight(); got != 4 {
+		t.Errorf("InFlight = %d with one running and three queued, want 4", got)
+	}
+
+	cancel()
+	if err := <-errCancelled; !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled job: %v, want context.Canceled", err)
+	}
+	if err := <-errExpired; !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("expired job: %v, want context.DeadlineExceeded", err)
+	}
+
+	b.release()
+	if err := <-first; err != nil {
+		t.Errorf("first job: %v", err)
+	}
+	if err := <-errLive; err != nil {
+		t.Errorf("live job: %v", err)
+	}
+	if runs, images := b.runs.Load(), b.images.Load(); runs != 2 || images != 2 {
+		t.Errorf("backend ran %d times on %d images, want 2 runs of 1", runs, images)
+	}
+	if got := p.QueueDepth(); got != 0 {
+		t.Errorf("QueueDepth = %d after all jobs returned, want 0", got)
+	}
+}
+
+// TestFullQueueOverloaded fills a queue of one while the backend is held and
+// checks that the next job is rejected at once.
+func TestFullQueueOverloaded(t *testing.T) {
+	p, b := newTestPipeline(t, BatchConfig{MaxBatch: 1, MaxQueue: 1}, true)
+	photo := testPhoto(t, 0)
+	remove := func(ctx context.Context) <-chan error {
+		errc := make(chan error, 1)
+		go func() {
+			res, err := p.Remove(ctx, Job{Image: photo, Output: OutputMask})
+			res.Release()
+			errc <- err
+		}()
+		return errc
+	}
+
+	first := remove(context.Background())
+	<-b.started
+	queued, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	second := remove(queued)
+	waitFor(t, "a queued job", func() bool { return p.QueueDepth() == 1 })
+
+	// The backend is still held, so a Remove that waited would never return.
+	_, err := p.Remove(context.Background(), Job{Image: photo, Output: OutputMask})
+	if !errors.Is(err, ErrOverloaded) {
+		t.Errorf("Remove on a full queue: %v, want ErrOverloaded", err)
+	}
+
+	cancel()
+	if err := <-second; !errors.Is(err, context.Canceled) {
+		t.Errorf("queued job: %v, want context.Canceled", err)
+	}
+	b.release()
+	if err := <-first; err != nil {
+		t.Errorf("first job: %v", err)
+	}
+	if runs := b.runs.Load(); runs != 1 {
+		t.Errorf("backend ran %d times, want 1", runs)
+	}
+}
+
+// TestCloseDrains closes the pipeline while one job runs and two are
+// queued: the running and the live queued job finish, the cancelled one
+// gets its error, later jobs get ErrClosed and no goroutine is left.
+func TestCloseDrains(t *testing.T) {
+	cpuBackend(t) // its kernel workers are not part of the count
+	baseline := runtime.NumGoroutine()
+	b := &testBackend{Backend: cpuBackend(t), gate: make(chan struct{}),
+		started: make(chan int, 16)}
+	p, err := NewPipeline(b, PipelineConfig{BatchConfig: BatchConfig{MaxBatch: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.release()
+
+	photo := testPhoto(t, 1)
+	remove := func(ctx context.Context) <-chan error {
+		errc := make(chan error, 1)
+		go func() {
+			res, err := p.Remove(ctx, Job{Image: photo})
+			if err == nil && len(res.Data) == 0 {
+				err = errors.New("empty result")
+			}
+			res.Release()
+			errc <- err
+		}()
+		return errc
+	}
+	running := remove(context.Background())
+	<-b.started
+	cancelled, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errCancelled := remove(cancelled)
+	errLive := remove(context.Background())
+	waitFor(t, "two queued jobs", func() bool { return len(p.ready) == 2 })
+
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close() }()
+	waitFor(t, "Close to start", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.closed
+	})
+	if _, err := p.Remove(context.Background(), Job{Image: photo}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Remove while closing: %v, want ErrClosed", err)
+	}
+	if err := p.Warm(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Errorf("Warm while closing: %v, want ErrClosed", err)
+	}
+	cancel()
+	b.release()
+
+	if err := <-closed; err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if !b.closed.Load() {
+		t.Error("Close did not close the backend")
+	}
+	for name, errc := range map[string]<-chan error{"running": running, "live": errLive} {
+		if err := <-errc; err != nil {
+			t.Errorf("%s job: %v", name, err)
+		}
+	}
+	if err := <-errCancelled; !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled job: %v, want context.Canceled", err)
+	}
+	if err := p.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if runs := b.runs.Load(); runs != 2 {
+		t.Errorf("backend ran %d times, want 2", runs)
+	}
+	waitFor(t, "the pipeline's goroutines to end", func() bool {
+		return runtime.NumGoroutine() <= baseline
+	})
+}
+
+// TestBatchConfigDefaults checks the defaults and the rejected settings.
+func TestBatchConfigDefaults(t *testing.T) {
+	b := cpuBackend(t)
+	tests := []struct {
+		name    string
+		in      BatchConfig
+		want    BatchConfig
+		wantErr bool
+	}{
+		{name: "zero", in: BatchConfig{}, want: BatchConfig{MaxBatch: testMaxBatch,
+			MaxDelay: DefaultMaxDelay, MaxQueue: DefaultMaxQueue,
+			PreWorkers: runtime.GOMAXPROCS(0)}},
+		{name: "set", in: BatchConfig{MaxBatch: 1, MaxDelay: time.Second, MaxQueue: 3,
+			PreWorkers: 5}, want: BatchConfig{MaxBatch: 1, MaxDelay: time.Second,
+			MaxQueue: 3, PreWorkers: 5}},
+		{name: "batch over backend", in: BatchConfig{MaxBatch: testMaxBatch + 1},
+			wantErr: true},
+		{name: "negative delay", in: BatchConfig{MaxDelay: -time.Millisecond}, wantErr: true},
+		{name: "negative queue", in: BatchConfig{MaxQueue: -1}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.in.withDefaults(b)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("withDefaults(%+v) = %+v, want an error", tt.in, got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("withDefaults(%+v) = %+v, want %+v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
