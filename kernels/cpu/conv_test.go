@@ -235,7 +235,7 @@ func TestConvNilPool(t *testing.T) {
 }
 
 // TestConvReach checks for many shapes that every tile's reads stay inside
-// the scratch that ScratchFloats asks for.
+// the scratch size that ScratchFloats returns.
 func TestConvReach(t *testing.T) {
 	for _, tc := range append(fixedConvCases(), randomConvCases(200)...) {
 		c, err := NewConv(tc.p, make([]float32, tc.p.OutC*tc.p.InC*tc.p.KH*tc.p.KW),
