@@ -115,10 +115,11 @@ func newConvFixture(r *rand.Rand, c isnetConv, n int) *convFixture {
 	h := c.inputSize()
 	oh, ow := p.OutSize(h, h)
 	return &convFixture{
-		conv:    conv,
-		src:     randomSlice(r, n*p.InC*h*h),
-		dst:     make([]float32, n*p.OutC*oh*ow),
-		scratch: make([]float32, conv.ScratchFloats(h, h)),
+		conv: conv,
+		src:  randomSlice(r, n*p.InC*h*h),
+		dst:  make([]float32, n*p.OutC*oh*ow),
+		// Room for the direct path too: benchmarks switch paths.
+		scratch: make([]float32, max(conv.ScratchFloats(h, h), conv.geometry(h, h).padded)),
 		n:       n, h: h, w: h,
 		macs: float64(n) * c.macs(),
 	}
@@ -224,7 +225,7 @@ func TestISNetConvThroughput(t *testing.T) {
 			sec = min(sec, time.Since(start).Seconds())
 		}
 		path := "direct"
-		if g := f.conv.geometry(f.h, f.w); f.conv.winogradWorkers(&g, len(f.scratch)) > 0 {
+		if g := f.conv.geometry(f.h, f.w); f.conv.wino != nil && g.ow >= winogradMinWidth {
 			path = "winograd"
 		}
 		name := fmt.Sprintf("%dto%d d%d @%d %s", c.in, c.out, c.dilation, c.size, path)

@@ -230,19 +230,19 @@ func (g *convGeom) setPrefetch(pixels int) {
 }
 
 // ScratchFloats returns the number of float32s of scratch that Run needs
-// for an h×w input, for all workers together and any batch size. That is
-// the padded input of one image and, on the Winograd path, a buffer for
-// each of up to max(GOMAXPROCS, NumCPU) workers. A larger pool runs that
-// path on that many of its workers, and Run with less scratch than this
-// (but at least the padded input) takes the direct path. ScratchFloats
-// panics when the kernel does not fit the input.
+// for an h×w input, for all workers together and any batch size, with the
+// current UseAVX512 and UseAVX2. The direct path needs the padded input
+// of one image. The Winograd path needs a buffer for each of up to
+// max(GOMAXPROCS, NumCPU) workers, after the padded input with AVX2. Run
+// with less scratch runs Winograd on fewer workers, or takes the direct
+// path if the scratch holds the padded input. ScratchFloats panics when
+// the kernel does not fit the input.
 func (c *Conv) ScratchFloats(h, w int) int {
 	g := c.geometry(h, w)
-	if c.wino == nil {
-		return g.padded
+	if impl, base, ok := c.winogradPlan(&g); ok {
+		return c.winogradScratch(&g, impl, base)
 	}
-	wg := c.winogradGeometry(&g, 8)
-	return g.padded + min(winogradSlots(), wg.groups)*wg.slot
+	return g.padded
 }
 
 // Run computes dst (n×OutC×oh×ow) from src (n×InC×h×w) using scratch, which
@@ -262,12 +262,17 @@ func (c *Conv) Run(pool *Pool, dst, src, scratch []float32, n, h, w int) {
 		panic(fmt.Sprintf("cpu: conv src has %d floats, want %d", len(src), n*inSize))
 	case len(dst) < n*outSize:
 		panic(fmt.Sprintf("cpu: conv dst has %d floats, want %d", len(dst), n*outSize))
-	case len(scratch) < g.padded:
-		panic(fmt.Sprintf("cpu: conv scratch has %d floats, want %d", len(scratch), g.padded))
 	}
-	if workers := c.winogradWorkers(&g, len(scratch)); workers > 0 {
-		c.runWinograd(pool, dst, src, scratch, &g, n, workers)
-		return
+	if impl, base, ok := c.winogradPlan(&g); ok {
+		slot := c.winogradGeometry(&g, impl.lanes()).slot
+		if workers := (len(scratch) - base) / slot; workers > 0 {
+			c.runWinograd(pool, dst, src, scratch, &g, n, impl, base, workers)
+			return
+		}
+	}
+	if len(scratch) < g.padded {
+		panic(fmt.Sprintf("cpu: conv scratch has %d floats, want %d", len(scratch),
+			c.ScratchFloats(h, w)))
 	}
 	padded := scratch[:g.padded]
 	clear(padded[p.InC*g.chanStride:])
@@ -290,19 +295,16 @@ func (c *Conv) Run(pool *Pool, dst, src, scratch []float32, n, h, w int) {
 	}
 }
 
-// runWinograd is Run on the Winograd path, on at most the given number
-// of workers: scratch holds that many U and M buffers after room for the
-// direct path's padded input. The AVX-512 input transform reads src
-// directly, the AVX2 one a padded copy.
-func (c *Conv) runWinograd(pool *Pool, dst, src, scratch []float32, g *convGeom, n, workers int) {
+// runWinograd is Run on the Winograd path of kernel impl, on at most the
+// given number of workers: scratch holds that many U and M buffers from
+// base on. The AVX-512 input transform reads src directly, the AVX2 one a
+// padded copy in scratch[:base].
+func (c *Conv) runWinograd(pool *Pool, dst, src, scratch []float32, g *convGeom, n int,
+	impl convImpl, base, workers int) {
 	p := &c.p
 	inSize, outSize := p.InC*g.h*g.w, p.OutC*g.oh*g.ow
-	impl, lanes := implAVX512, 16
-	if !UseAVX512 {
-		impl, lanes = implAVX2, 8
-	}
-	wg := c.winogradGeometry(g, lanes)
-	j := job{conv: c, geom: *g, impl: impl, work: scratch[g.padded:]}
+	wg := c.winogradGeometry(g, impl.lanes())
+	j := job{conv: c, geom: *g, impl: impl, work: scratch[base:]}
 	j.strip = max(1, wg.groups/(8*min(workers, pool.Workers())))
 	units := (wg.groups + j.strip - 1) / j.strip
 	for i := range n {

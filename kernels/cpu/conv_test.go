@@ -235,7 +235,7 @@ func TestConvNilPool(t *testing.T) {
 }
 
 // TestConvReach checks for many shapes that every tile's reads stay inside
-// the scratch size that ScratchFloats returns.
+// the padded input that the direct path keeps in scratch.
 func TestConvReach(t *testing.T) {
 	for _, tc := range append(fixedConvCases(), randomConvCases(200)...) {
 		c, err := NewConv(tc.p, make([]float32, tc.p.OutC*tc.p.InC*tc.p.KH*tc.p.KW),
@@ -251,7 +251,7 @@ func TestConvReach(t *testing.T) {
 				maxTap = max(maxTap, off)
 			}
 			last := (tc.p.InC-1)*g.chanStride + tiles*impl.pixels() - 1 + int(maxTap)
-			if last >= c.ScratchFloats(tc.h, tc.w) {
+			if last >= g.padded {
 				t.Errorf("%s/%v: reads element %d of %d", tc.name, impl, last, g.padded)
 			}
 		}
@@ -329,9 +329,9 @@ func TestConvRunAllocs(t *testing.T) {
 	}
 	src := make([]float32, 16*32*32)
 	dst := make([]float32, 16*32*32)
-	scratch := make([]float32, c.ScratchFloats(32, 32))
 	for _, impl := range impls(t) {
 		impl.use()
+		scratch := make([]float32, c.ScratchFloats(32, 32))
 		allocs := testing.AllocsPerRun(20, func() { c.Run(pool, dst, src, scratch, 1, 32, 32) })
 		if allocs != 0 {
 			t.Errorf("%s: Run allocates %v times per call", impl.name, allocs)
@@ -376,6 +376,43 @@ func TestConvConcurrentRuns(t *testing.T) {
 	for range 6 {
 		if err := <-errs; err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+func TestConvScratchSizes(t *testing.T) {
+	// Run takes the Winograd path on as many workers as the scratch has
+	// buffers for, or the direct path when it holds only the padded input.
+	pool := NewPool(2)
+	defer pool.Close()
+	r := rand.New(rand.NewPCG(13, 14))
+	p := conv3x3(16, 16, 1, true)
+	const h, w = 20, 40
+	weight, bias := randomSlice(r, 16*16*9), randomSlice(r, 16)
+	src := randomSlice(r, 16*h*w)
+	want := make([]float32, 16*h*w)
+	ConvReference(want, src, weight, bias, p, 1, h, w)
+	for _, impl := range impls(t) {
+		impl.use()
+		c, err := NewConv(p, weight, bias)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := c.geometry(h, w)
+		sizes := []int{c.ScratchFloats(h, w), g.padded}
+		if impl, base, ok := c.winogradPlan(&g); ok {
+			sizes = append(sizes, base+c.winogradGeometry(&g, impl.lanes()).slot)
+		}
+		for _, size := range sizes {
+			t.Run(fmt.Sprintf("%s/%d", impl.name, size), func(t *testing.T) {
+				dst := make([]float32, len(want))
+				c.Run(pool, dst, src, make([]float32, size), 1, h, w)
+				for i := range want {
+					if d := math.Abs(float64(dst[i] - want[i])); d > 1e-4 {
+						t.Fatalf("output %d: got %g, want %g", i, dst[i], want[i])
+					}
+				}
+			})
 		}
 	}
 }

@@ -153,26 +153,34 @@ func winogradSlots() int {
 	return max(runtime.GOMAXPROCS(0), runtime.NumCPU())
 }
 
-// winogradWorkers returns how many workers Run's Winograd path can use
-// with the given scratch length: one per U and M buffer after the padded
-// input. It returns 0 when the path does not apply to g.
-func (c *Conv) winogradWorkers(g *convGeom, scratch int) int {
-	if c.wino == nil || !(UseAVX512 || UseAVX2 && c.p.DilationH == 1) ||
-		g.ow < winogradMinWidth {
-		return 0
+// winogradPlan returns the Winograd variant that Run takes for g with the
+// current UseAVX512 and UseAVX2, and base, the scratch floats before the
+// per-worker buffers: the padded input that the AVX2 input transform
+// reads. ok is false when the path does not apply to g.
+func (c *Conv) winogradPlan(g *convGeom) (impl convImpl, base int, ok bool) {
+	if c.wino == nil || g.ow < winogradMinWidth {
+		return implGo, 0, false
 	}
-	wg := c.winogradGeometry(g, 16)
-	return (scratch - g.padded) / wg.slot
+	switch {
+	case UseAVX512:
+		return implAVX512, 0, true
+	case UseAVX2 && c.p.DilationH == 1:
+		return implAVX2, g.padded, true
+	}
+	return implGo, 0, false
+}
+
+// winogradScratch returns the scratch floats for the Winograd variant impl
+// with the given base: one buffer per worker, up to winogradSlots.
+func (c *Conv) winogradScratch(g *convGeom, impl convImpl, base int) int {
+	wg := c.winogradGeometry(g, impl.lanes())
+	return base + min(winogradSlots(), wg.groups)*wg.slot
 }
 
 // runWinogradUnit computes unit u of j, a strip of tile groups, on the
 // given worker with that worker's U and M buffers.
 func (c *Conv) runWinogradUnit(j *job, u, worker int) {
-	lanes := 16
-	if j.impl == implAVX2 {
-		lanes = 8
-	}
-	wg := c.winogradGeometry(&j.geom, lanes)
+	wg := c.winogradGeometry(&j.geom, j.impl.lanes())
 	work := j.work[worker*wg.slot : (worker+1)*wg.slot]
 	for group := u * j.strip; group < min((u+1)*j.strip, wg.groups); group++ {
 		if j.impl == implAVX2 {

@@ -2,8 +2,8 @@
 
 package cpu
 
-// winogradGroup is never reached without assembly kernels:
-// winogradWorkers needs UseAVX512 or UseAVX2.
+// winogradGroup is never reached without assembly kernels: winogradPlan
+// needs UseAVX512 or UseAVX2.
 func (c *Conv) winogradGroup(j *job, wg *winogradGeom, work []float32, group int) {
 	panic("cpu: Winograd path without assembly kernels")
 }
