@@ -58,7 +58,7 @@ func firstWebPFrame(data []byte) (webpFrame, error) {
 			return webpFrame{}, errNoWebPFrame
 		}
 		typ := string(anmf[i : i+4])
-		body := anmf[i : int(end)] // with the chunk header
+		body := anmf[i:int(end)] // with the chunk header
 		switch {
 		case typ == "ALPH" && alph == nil:
 			alph = body
