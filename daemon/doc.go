@@ -17,7 +17,9 @@
 //     application/json.
 //   - GET /healthz responds 200 while the process serves.
 //   - GET /readyz responds 200 with the backend once SetReady(true) has been
-//     called, and 503 before that and while shutting down.
+//     called, and 503 before that and from Drain on.
+//   - GET /metrics serves Prometheus text from a registry of the server's
+//     own (see metrics).
 //   - GET /openapi.json serves the OpenAPI 3.1 document of these routes.
 //
 // # Errors
@@ -38,12 +40,32 @@
 // response's buffer is zeroed once fasthttp has written it. Neither logs nor
 // error bodies contain image bytes, base64 text, filenames or credential
 // headers: the access log line has the time, client IP, method, route,
-// status, body sizes and duration, and nothing else about the request.
+// status, body sizes, duration and batch size, and nothing else about the
+// request. Metric labels come from fixed sets (routes, status codes,
+// stages), never from the request.
 //
 // # Limits
 //
 // Config.MaxBody bounds the body (413 payload_too_large), Config.MaxPixels
 // the image (413 too_many_pixels, decided from its header), Config.Timeout
-// each request's time (504 timeout) and Config.Concurrency the requests
-// served at once: one more is rejected with 503 overloaded at once.
+// each request's time (504 timeout; the X-Request-Timeout-Ms header can
+// shorten it) and Config.Concurrency the requests served at once: one more
+// is rejected with 503 overloaded at once, as is a job the engine's full
+// queue rejects. HeaderTimeout, BodyTimeout, WriteTimeout and IdleTimeout
+// bound the time a slow client can hold a connection, and MaxConns the
+// connections.
+//
+// With Config.Rate set, each client IP has a token bucket for /v1/remove;
+// every answer on that route carries X-RateLimit-Limit,
+// X-RateLimit-Remaining and X-RateLimit-Reset, and a request over the limit
+// gets 429 rate_limited with Retry-After. The client is the TCP peer, or
+// what X-Forwarded-For or X-Real-IP name when the peer is in
+// Config.TrustedProxies.
+//
+// # Stopping
+//
+// A graceful stop has two phases. Drain turns /readyz to 503 while the
+// server keeps serving, so that load balancers stop routing to it.
+// Shutdown then closes the listener, without resetting the connections in
+// the kernel's accept queue, and waits for the requests in progress.
 package daemon

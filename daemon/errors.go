@@ -25,6 +25,7 @@ const (
 	codeTooManyPixels    = "too_many_pixels"
 	codeUnsupported      = "unsupported_format"
 	codeDecodeFailed     = "decode_failed"
+	codeRateLimited      = "rate_limited"
 	codeOverloaded       = "overloaded"
 	codeShuttingDown     = "shutting_down"
 	codeTimeout          = "timeout"

@@ -21,19 +21,6 @@ const (
 	lingerMaxBytes = 64 << 20
 )
 
-// lingerListener wraps each accepted connection in a lingerConn.
-type lingerListener struct {
-	net.Listener
-}
-
-func (l lingerListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &lingerConn{Conn: c}, nil
-}
-
 // lingerConn is a connection whose Close lingers once markLinger has been
 // called; otherwise Close closes at once.
 type lingerConn struct {

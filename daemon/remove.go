@@ -3,6 +3,9 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"net/netip"
+	"strconv"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -12,13 +15,18 @@ import (
 // remove serves POST /v1/remove: read the image and options, run the job,
 // write the response. Every buffer that held request data is wiped before the
 // handler returns, fasthttp's request body included.
-func (s *Server) remove(ctx *fasthttp.RequestCtx) {
+func (s *Server) remove(ctx *fasthttp.RequestCtx, rec *requestRecord) {
 	defer clear(ctx.Request.Body())
 
-	if s.draining.Load() {
+	if s.arrivedAfterClose(rec.start) {
 		ctx.Response.Header.Set("Retry-After", "5")
 		s.writeError(ctx, newRequestError(fasthttp.StatusServiceUnavailable,
 			codeShuttingDown, "the server is shutting down; retry on another instance"))
+		return
+	}
+	timeout, err := s.requestTimeout(ctx)
+	if err != nil {
+		s.writeError(ctx, err)
 		return
 	}
 	select {
@@ -39,18 +47,91 @@ func (s *Server) remove(ctx *fasthttp.RequestCtx) {
 		return
 	}
 
-	runCtx, cancel := context.WithTimeout(s.baseCtx, s.cfg.Timeout)
+	runCtx, cancel := context.WithTimeout(s.baseCtx, timeout)
 	res, err := s.remover.Remove(runCtx, job)
 	cancel()
 	if err != nil {
 		s.writeError(ctx, err)
 		return
 	}
+	rec.batchSize = resultBatchSize(res)
+	s.metrics.observeResult(res.Timing, rec.batchSize)
 	if acceptsJSON(ctx.Request.Header.Peek("Accept")) {
 		s.writeResultJSON(ctx, res)
 	} else {
 		writeResultImage(ctx, res)
 	}
+}
+
+// resultBatchSize returns the size of the batch res ran in.
+func resultBatchSize(res *engine.Result) int {
+	return 1
+}
+
+// maxTimeoutDigits bounds X-Request-Timeout-Ms: ten digits are over 100
+// days, far past any Config.Timeout, and cannot overflow.
+const maxTimeoutDigits = 10
+
+// requestTimeout returns the deadline of a removal request: Config.Timeout,
+// or the X-Request-Timeout-Ms header's number of milliseconds when that is
+// shorter. A header that is not one whole number from 1 is an error.
+func (s *Server) requestTimeout(ctx *fasthttp.RequestCtx) (time.Duration, error) {
+	values := ctx.Request.Header.PeekAll("X-Request-Timeout-Ms")
+	if len(values) == 0 {
+		return s.cfg.Timeout, nil
+	}
+	value := bytes.TrimSpace(values[0])
+	ms := int64(0)
+	valid := len(values) == 1 && len(value) > 0 && len(value) <= maxTimeoutDigits
+	for _, c := range value {
+		if c < '0' || c > '9' {
+			valid = false
+			break
+		}
+		ms = ms*10 + int64(c-'0')
+	}
+	if !valid || ms == 0 {
+		return 0, newRequestError(fasthttp.StatusBadRequest, codeInvalidParameter,
+			"invalid X-Request-Timeout-Ms: want a whole number of milliseconds from 1 "+
+				"(the server's limit is %d)", s.cfg.Timeout.Milliseconds())
+	}
+	return min(time.Duration(ms)*time.Millisecond, s.cfg.Timeout), nil
+}
+
+// allowRate takes a token from client's bucket and sets the rate-limit
+// headers: X-RateLimit-Limit (the burst), X-RateLimit-Remaining (whole
+// tokens left) and X-RateLimit-Reset (Unix seconds when the bucket is full
+// again). When the bucket is empty it responds 429 rate_limited with
+// Retry-After (whole seconds until a token is back, at least 1) and
+// returns false. Without a rate limit it does nothing and returns true.
+func (s *Server) allowRate(ctx *fasthttp.RequestCtx, client netip.Addr) bool {
+	if s.limiter == nil {
+		return true
+	}
+	now := time.Now()
+	d := s.limiter.take(client, now)
+
+	h := &ctx.Response.Header
+	var num [20]byte
+	h.SetBytesV("X-RateLimit-Limit", strconv.AppendInt(num[:0], int64(s.cfg.Burst), 10))
+	h.SetBytesV("X-RateLimit-Remaining", strconv.AppendInt(num[:0], int64(d.remaining), 10))
+	reset := ceilSeconds(d.reset.Sub(time.Unix(0, 0)))
+	h.SetBytesV("X-RateLimit-Reset", strconv.AppendInt(num[:0], reset, 10))
+	if d.allowed {
+		return true
+	}
+
+	retry := max(ceilSeconds(d.retryAfter), 1)
+	h.SetBytesV("Retry-After", strconv.AppendInt(num[:0], retry, 10))
+	s.writeError(ctx, newRequestError(fasthttp.StatusTooManyRequests, codeRateLimited,
+		"too many requests from this client: the limit is %g a second in bursts of %d; "+
+			"retry in %d s", s.cfg.Rate, s.cfg.Burst, retry))
+	return false
+}
+
+// ceilSeconds returns d in whole seconds, rounded up.
+func ceilSeconds(d time.Duration) int64 {
+	return int64((d + time.Second - 1) / time.Second)
 }
 
 // readJob reads the image and the options of a removal request. release

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -44,15 +46,29 @@ type Server struct {
 	// slots holds one token per removal request being served.
 	slots chan struct{}
 
+	metrics *metrics
+	limiter *rateLimiter // nil when Config.Rate is zero
+
+	// headers maps the header of a request being read to what was known
+	// when it arrived (see headerReceived).
+	headers sync.Map // *fasthttp.RequestHeader → *headerInfo
+
 	ready    atomic.Bool
-	draining atomic.Bool
+	draining atomic.Bool // set by Drain and Shutdown: /readyz responds 503
+
+	// closing is set when Shutdown starts, and closedAt is then the time of
+	// it as a duration since epoch: a removal whose header arrived later is
+	// rejected with 503 shutting_down.
+	closing  atomic.Bool
+	closedAt atomic.Int64
+	epoch    time.Time
 
 	// mu guards listeners, the listeners passed to Serve. Shutdown closes
 	// them itself, because fasthttp only closes the listeners its Serve has
 	// registered, and a Serve that started just before Shutdown may not
 	// have registered its listener yet.
 	mu        sync.Mutex
-	listeners []net.Listener
+	listeners []*serverListener
 
 	// baseCtx is the parent of every request's context; Shutdown cancels it
 	// when its own context ends before the requests do.
@@ -82,7 +98,12 @@ func New(cfg Config, r Remover) (*Server, error) {
 		remover: r,
 		log:     cfg.Logger,
 		slots:   make(chan struct{}, cfg.Concurrency),
+		epoch:   time.Now(),
 	}
+	if cfg.Rate > 0 {
+		s.limiter = newRateLimiter(cfg.Rate, cfg.Burst, cfg.RateClients)
+	}
+	s.metrics = newMetrics(s, cfg.Logger)
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	var prefix [4]byte
 	_, _ = rand.Read(prefix[:]) // crypto/rand.Read does not return errors (Go 1.24+)
@@ -92,11 +113,19 @@ func New(cfg Config, r Remover) (*Server, error) {
 		Handler:            s.handle,
 		ErrorHandler:       s.handleReadError,
 		Name:               "rmbgd",
+		HeaderReceived:     s.headerReceived,
 		Concurrency:        cfg.MaxConns,
 		MaxRequestBodySize: cfg.MaxBody,
-		ReadTimeout:        cfg.ReadTimeout,
-		WriteTimeout:       cfg.WriteTimeout,
-		IdleTimeout:        cfg.IdleTimeout,
+		// fasthttp's ReadTimeout runs from a connection's accept, or from
+		// a keep-alive request's first byte, to the end of the header.
+		// headerReceived then gives the body its own deadline.
+		ReadTimeout:  cfg.HeaderTimeout,
+		WriteTimeout: cfg.WriteTimeout,
+		IdleTimeout:  cfg.IdleTimeout,
+		// A response during Shutdown carries Connection: close, so the
+		// client does not send its next request on a connection about to
+		// close.
+		CloseOnShutdown: true,
 		// fasthttp would otherwise parse multipart bodies before the handler
 		// and spill large files to temporary files; parseMultipart reads
 		// them in memory instead.
@@ -117,17 +146,18 @@ func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 // Serve serves HTTP on ln until Shutdown, and returns the listener's error,
 // or nil after Shutdown. Serve after Shutdown closes ln and returns nil.
 func (s *Server) Serve(ln net.Listener) error {
+	sl := newServerListener(ln)
 	s.mu.Lock()
-	if s.draining.Load() {
+	if s.closing.Load() {
 		s.mu.Unlock()
-		ln.Close()
+		sl.Close()
 		return nil
 	}
-	s.listeners = append(s.listeners, ln)
+	s.listeners = append(s.listeners, sl)
 	s.mu.Unlock()
 
-	err := s.http.Serve(lingerListener{ln})
-	if s.draining.Load() && errors.Is(err, net.ErrClosed) {
+	err := s.http.Serve(sl)
+	if s.closing.Load() && errors.Is(err, net.ErrClosed) {
 		return nil // Shutdown closed ln before fasthttp registered it
 	}
 	return err
@@ -142,17 +172,32 @@ func (s *Server) ListenAndServe() error {
 	return s.Serve(ln)
 }
 
-// Shutdown stops accepting connections, rejects new removal requests with
-// 503 shutting_down, and waits for the requests in progress. When ctx ends
-// first, it cancels their contexts and returns ctx.Err().
+// Drain starts the first phase of a graceful stop: /readyz responds 503
+// shutting_down at once, so that load balancers take the instance out of
+// rotation, while every route, removals included, keeps serving as
+// before. Responses carry Connection: close from then on, so that clients
+// open their next connection to another instance. Call Shutdown once the
+// load balancers have had time to notice.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// Shutdown stops accepting connections and waits for the requests in
+// progress. A removal request whose header had arrived before Shutdown is
+// served, or fails with 504 at its deadline. One whose header arrives
+// later, on a keep-alive connection or one still in the accept queue, is
+// rejected with 503 shutting_down. When ctx ends first, Shutdown cancels
+// the requests' contexts, which fail with 503 shutting_down, and returns
+// ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	s.closedAt.Store(int64(time.Since(s.epoch)))
+	s.closing.Store(true)
 	s.draining.Store(true)
 	listeners := s.listeners
 	s.mu.Unlock()
 	for _, ln := range listeners {
-		// fasthttp may have closed it already; a second Close only fails.
-		_ = ln.Close()
+		if err := ln.Close(); err != nil {
+			s.log.Warn("closing the listener failed", "error", err)
+		}
 	}
 
 	err := s.http.ShutdownWithContext(ctx)
@@ -163,31 +208,119 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// arrivedAfterClose reports whether a request whose header arrived at
+// start came after Shutdown began.
+func (s *Server) arrivedAfterClose(start time.Time) bool {
+	if !s.closing.Load() {
+		return false
+	}
+	return start.Sub(s.epoch) >= time.Duration(s.closedAt.Load())
+}
+
+// headerInfo is what the server records when a request's header has been
+// read, before its body. fasthttp resets the header when reading the body
+// fails, and the access log line and the rate limit of that failure still
+// need the method, route and client.
+type headerInfo struct {
+	method   string
+	route    string
+	received time.Time
+
+	// forwarded is the client the forwarding headers name, believed only
+	// when the peer turns out to be a trusted proxy; zero when none.
+	forwarded netip.Addr
+}
+
+// headerReceived is fasthttp's HeaderReceived hook: it records the
+// request's headerInfo and starts the body's read deadline.
+func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	path, _, _ := bytes.Cut(h.RequestURI(), []byte("?"))
+	info := &headerInfo{
+		method:   methodName(h.Method()),
+		route:    routeOf(path),
+		received: time.Now(),
+	}
+	if len(s.cfg.TrustedProxies) > 0 {
+		info.forwarded = forwardedClient(h, s.cfg.TrustedProxies)
+	}
+	s.headers.Store(h, info)
+	return fasthttp.RequestConfig{ReadTimeout: s.cfg.BodyTimeout}
+}
+
+// takeHeaderInfo returns what headerReceived recorded for h and deletes it.
+func (s *Server) takeHeaderInfo(h *fasthttp.RequestHeader) (*headerInfo, bool) {
+	v, ok := s.headers.LoadAndDelete(h)
+	if !ok {
+		return nil, false
+	}
+	return v.(*headerInfo), true
+}
+
+// requestRecord is the data the access log and the metrics record about
+// one request.
+type requestRecord struct {
+	method string
+	route  string
+	start  time.Time // when the header arrived
+	client netip.Addr
+
+	// batchSize is the size of the inference batch the request ran in, or
+	// zero when it ran none.
+	batchSize int
+}
+
+// newRecord starts the record of a request that fasthttp has read whole.
+func (s *Server) newRecord(ctx *fasthttp.RequestCtx) requestRecord {
+	rec := requestRecord{
+		method: methodName(ctx.Method()),
+		route:  routeOf(ctx.Path()),
+		start:  ctx.Time(),
+		client: peerAddr(ctx),
+	}
+	if info, ok := s.takeHeaderInfo(&ctx.Request.Header); ok {
+		rec.start = info.received
+	}
+	if trustedPeer(rec.client, s.cfg.TrustedProxies) {
+		if fwd := forwardedClient(&ctx.Request.Header, s.cfg.TrustedProxies); fwd.IsValid() {
+			rec.client = fwd
+		}
+	}
+	return rec
+}
+
 // handle routes a request and writes its access log line. A panic in a
 // handler is recovered here, logged with its stack and turned into a 500, so the
 // daemon keeps serving.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
-	route := routeOf(ctx.Path())
-	defer s.accessLog(ctx, route)
+	rec := s.newRecord(ctx)
+	defer s.finish(ctx, &rec)
 	defer s.recoverPanic(ctx)
 
-	switch route {
+	if s.draining.Load() {
+		ctx.SetConnectionClose()
+	}
+	switch rec.route {
 	case routeRemove:
+		if !s.allowRate(ctx, rec.client) {
+			return
+		}
 		if !ctx.IsPost() {
 			s.methodNotAllowed(ctx, "POST")
 			return
 		}
-		s.remove(ctx)
-	case routeHealth, routeReady, routeOpenAPI:
+		s.remove(ctx, &rec)
+	case routeHealth, routeReady, routeOpenAPI, routeMetrics:
 		if !ctx.IsGet() && !ctx.IsHead() {
 			s.methodNotAllowed(ctx, "GET, HEAD")
 			return
 		}
-		switch route {
+		switch rec.route {
 		case routeHealth:
 			writeJSON(ctx, fasthttp.StatusOK, []byte(`{"status":"ok"}`))
 		case routeReady:
 			s.readyz(ctx)
+		case routeMetrics:
+			s.metrics.handler(ctx)
 		default:
 			ctx.Response.Header.Set("Cache-Control", "no-cache")
 			writeJSON(ctx, fasthttp.StatusOK, openAPIDocument)
@@ -198,12 +331,13 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// Routes as the access log names them. A path without a route is logged
-// as routeNone, so the log never carries a client-chosen path.
+// Routes as the access log and the metrics name them. A path without a
+// route is routeNone, so that neither carries a client-chosen path.
 const (
 	routeRemove  = "/v1/remove"
 	routeHealth  = "/healthz"
 	routeReady   = "/readyz"
+	routeMetrics = "/metrics"
 	routeOpenAPI = "/openapi.json"
 	routeNone    = "-"
 )
@@ -216,6 +350,8 @@ func routeOf(path []byte) string {
 		return routeHealth
 	case routeReady:
 		return routeReady
+	case routeMetrics:
+		return routeMetrics
 	case routeOpenAPI:
 		return routeOpenAPI
 	}
@@ -271,16 +407,16 @@ func (s *Server) recoverPanic(ctx *fasthttp.RequestCtx) {
 	s.writeInternal(ctx, id)
 }
 
-// accessLog writes the one log line of a request: time, client_ip, method,
-// route, status, req_bytes, resp_bytes and duration_ms, and nothing else
-// about the request.
-func (s *Server) accessLog(ctx *fasthttp.RequestCtx, route string) {
+// finish writes the access log line of a request and counts it in the
+// metrics. The line has time, client_ip, method, route, status, req_bytes,
+// resp_bytes, duration_ms and batch_size, and nothing else about the
+// request.
+func (s *Server) finish(ctx *fasthttp.RequestCtx, rec *requestRecord) {
+	elapsed := time.Since(rec.start)
+	status := ctx.Response.StatusCode()
+	s.metrics.observeRequest(rec.route, status, elapsed)
 	if !s.log.Enabled(context.Background(), slog.LevelInfo) {
 		return
-	}
-	start := ctx.Time()
-	if start.IsZero() {
-		start = time.Now()
 	}
 	respBytes := len(ctx.Response.Body())
 	if ctx.Response.IsBodyStream() {
@@ -290,14 +426,19 @@ func (s *Server) accessLog(ctx *fasthttp.RequestCtx, route string) {
 	if reqBytes == 0 {
 		reqBytes = max(ctx.Request.Header.ContentLength(), 0)
 	}
+	client := "-"
+	if rec.client.IsValid() {
+		client = rec.client.String()
+	}
 	s.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
-		slog.String("client_ip", ctx.RemoteIP().String()),
-		slog.String("method", methodName(ctx.Method())),
-		slog.String("route", route),
-		slog.Int("status", ctx.Response.StatusCode()),
+		slog.String("client_ip", client),
+		slog.String("method", rec.method),
+		slog.String("route", rec.route),
+		slog.Int("status", status),
 		slog.Int("req_bytes", reqBytes),
 		slog.Int("resp_bytes", respBytes),
-		slog.Float64("duration_ms", milliseconds(time.Since(start))),
+		slog.Float64("duration_ms", milliseconds(elapsed)),
+		slog.Int("batch_size", rec.batchSize),
 	)
 }
 
@@ -317,11 +458,21 @@ func methodName(m []byte) string {
 // handleReadError responds to a request that fasthttp could not read: a body
 // over MaxBody, a malformed or oversized header, a read timeout. fasthttp
 // closes the connection after this response; the close lingers so that
-// the client gets to read it.
+// the client gets to read it. A failed /v1/remove request takes a token
+// from its client's bucket like any other, and gets 429 instead when the
+// bucket is empty.
 func (s *Server) handleReadError(ctx *fasthttp.RequestCtx, err error) {
 	markLinger(ctx.Conn())
-	route := routeOf(ctx.Path())
-	defer s.accessLog(ctx, route)
+	peer := peerAddr(ctx)
+	rec := requestRecord{method: "-", route: routeNone, start: time.Now(), client: peer}
+	if info, ok := s.takeHeaderInfo(&ctx.Request.Header); ok {
+		rec.method, rec.route, rec.start = info.method, info.route, info.received
+		rec.client = resolveClient(peer, info.forwarded, s.cfg.TrustedProxies)
+	}
+	defer s.finish(ctx, &rec)
+	if rec.route == routeRemove && !s.allowRate(ctx, rec.client) {
+		return
+	}
 
 	var small *fasthttp.ErrSmallBuffer
 	var netErr net.Error

@@ -667,8 +667,9 @@ func TestShutdownDrains(t *testing.T) {
 	addr := ln.Addr().String()
 	img := testPNG(t, 16, 16)
 
-	// One request in the remover, and two whose bodies are still arriving
-	// when the shutdown starts.
+	// One request in the remover; two whose headers are in but whose bodies
+	// are still arriving when the shutdown starts; one connection that has
+	// sent nothing yet.
 	inFlight := make(chan int, 1)
 	go func() {
 		resp, err := testClient.Post("http://"+addr+"/v1/remove", "image/png",
@@ -683,6 +684,11 @@ func TestShutdownDrains(t *testing.T) {
 	waitFor(t, "the request to reach the remover", func() bool { return r.started.Load() == 1 })
 	lateRemove := startPartialRequest(t, addr, "POST", "/v1/remove", "image/png", img)
 	lateReady := startPartialRequest(t, addr, "GET", "/readyz", "text/plain", []byte("xy"))
+	silent, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
 	time.Sleep(50 * time.Millisecond) // let the server read the partial headers
 
 	shutdown := make(chan error, 1)
@@ -691,21 +697,34 @@ func TestShutdownDrains(t *testing.T) {
 		defer cancel()
 		shutdown <- s.Shutdown(ctx)
 	}()
-	waitFor(t, "the server to start draining", s.draining.Load)
+	waitFor(t, "the server to start closing", s.closing.Load)
 
-	resp, body := lateRemove()
+	resp, body := lateReady()
+	if resp.StatusCode != http.StatusServiceUnavailable ||
+		!bytes.Contains(body, []byte(`"shutting_down"`)) {
+		t.Errorf("readyz during shutdown: status %d, body %s", resp.StatusCode, body)
+	}
+
+	// A header that arrives after the close is rejected.
+	silent.SetDeadline(time.Now().Add(20 * time.Second))
+	fmt.Fprintf(silent, "POST /v1/remove HTTP/1.1\r\nHost: test\r\nContent-Type: image/png\r\n"+
+		"Content-Length: %d\r\n\r\n%s", len(img), img)
+	resp, err = http.ReadResponse(bufio.NewReader(silent), nil)
+	if err != nil {
+		t.Fatalf("removal sent after the close: %v", err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Errorf("removal during shutdown: status %d, want 503 (%s)", resp.StatusCode, body)
+		t.Errorf("removal sent after the close: status %d, want 503 (%s)", resp.StatusCode, body)
 	} else if e := decodeAPIError(t, resp, body); e.Error.Code != "shutting_down" {
-		t.Errorf("removal during shutdown: code %q, want shutting_down", e.Error.Code)
+		t.Errorf("removal sent after the close: code %q, want shutting_down", e.Error.Code)
 	}
 	if resp.Header.Get("Retry-After") == "" {
 		t.Error("shutting_down answer has no Retry-After")
 	}
-	resp, body = lateReady()
-	if resp.StatusCode != http.StatusServiceUnavailable ||
-		!bytes.Contains(body, []byte(`"shutting_down"`)) {
-		t.Errorf("readyz during shutdown: status %d, body %s", resp.StatusCode, body)
+	if !resp.Close {
+		t.Error("answer during shutdown lacks Connection: close")
 	}
 
 	select {
@@ -717,11 +736,39 @@ func TestShutdownDrains(t *testing.T) {
 	if status := <-inFlight; status != http.StatusOK {
 		t.Errorf("in-flight request: status %d, want 200", status)
 	}
+	// The removal whose header came before the close is served.
+	resp, body = lateRemove()
+	checkImageResponse(t, resp, body, "image/png", 16, 16)
 	if err := <-shutdown; err != nil {
 		t.Errorf("Shutdown: %v", err)
 	}
 	if err := <-served; err != nil {
 		t.Errorf("Serve: %v", err)
+	}
+}
+
+func TestDrainKeepsServing(t *testing.T) {
+	ts := startServer(t, Config{}, &pngRemover{})
+	ts.SetReady(true)
+	img := testPNG(t, 16, 16)
+
+	ts.Drain()
+	resp, body := send(t, "GET", ts.url+"/readyz", "", nil, nil)
+	if resp.StatusCode != http.StatusServiceUnavailable ||
+		string(body) != `{"status":"shutting_down"}` {
+		t.Errorf("readyz while draining: status %d, body %s", resp.StatusCode, body)
+	}
+	if resp.Header.Get("Retry-After") == "" {
+		t.Error("readyz while draining has no Retry-After")
+	}
+	resp, body = send(t, "POST", ts.url+"/v1/remove", "image/png", img, nil)
+	checkImageResponse(t, resp, body, "image/png", 16, 16)
+	if !resp.Close {
+		t.Error("removal while draining lacks Connection: close")
+	}
+	resp, _ = send(t, "GET", ts.url+"/healthz", "", nil, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("healthz while draining: status %d, want 200", resp.StatusCode)
 	}
 }
 
@@ -851,7 +898,7 @@ func TestAccessLog(t *testing.T) {
 		t.Fatalf("%d access log lines, want %d:\n%s", len(lines), len(requests), logs)
 	}
 	wantKeys := []string{"time", "level", "msg", "client_ip", "method", "route", "status",
-		"req_bytes", "resp_bytes", "duration_ms"}
+		"req_bytes", "resp_bytes", "duration_ms", "batch_size"}
 	for i, rec := range lines {
 		if len(rec) != len(wantKeys) {
 			t.Errorf("line %d has keys %v, want exactly %v", i, keysOf(rec), wantKeys)
@@ -865,10 +912,17 @@ func TestAccessLog(t *testing.T) {
 	wantRoute := []string{"/v1/remove", "/v1/remove", "/v1/remove", "/v1/remove", "-",
 		"/healthz"}
 	wantStatus := []float64{200, 400, 400, 413, 404, 200}
+	wantBatch := []float64{1, 0, 0, 0, 0, 0}
 	for i, rec := range lines {
 		if rec["route"] != wantRoute[i] || rec["status"] != wantStatus[i] {
 			t.Errorf("line %d: route %v status %v, want %s %v", i, rec["route"], rec["status"],
 				wantRoute[i], wantStatus[i])
+		}
+		if rec["method"] != requests[i].method {
+			t.Errorf("line %d: method %v, want %s", i, rec["method"], requests[i].method)
+		}
+		if rec["batch_size"] != wantBatch[i] {
+			t.Errorf("line %d: batch_size %v, want %v", i, rec["batch_size"], wantBatch[i])
 		}
 		if rec["client_ip"] != "127.0.0.1" {
 			t.Errorf("line %d: client_ip %v, want 127.0.0.1", i, rec["client_ip"])

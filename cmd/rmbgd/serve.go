@@ -103,7 +103,8 @@ func serveEngine(ctx context.Context, stopSignals func(), cfg daemon.Config, eng
 	cfg = srv.Config()
 	log.Info("config", "listen", cfg.Listen, "max_body", cfg.MaxBody,
 		"max_pixels", cfg.MaxPixels, "timeout", cfg.Timeout.String(),
-		"read_timeout", cfg.ReadTimeout.String(), "write_timeout", cfg.WriteTimeout.String(),
+		"header_timeout", cfg.HeaderTimeout.String(), "body_timeout", cfg.BodyTimeout.String(),
+		"write_timeout", cfg.WriteTimeout.String(),
 		"idle_timeout", cfg.IdleTimeout.String(), "concurrency", cfg.Concurrency,
 		"max_conns", cfg.MaxConns)
 	served := make(chan error, 1)
