@@ -9,6 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/rmbgd/rmbgd/engine"
 	"github.com/rmbgd/rmbgd/imaging"
 )
 
@@ -96,6 +97,9 @@ func errorStatus(err error) (status int, code, message string) {
 		}
 		return fasthttp.StatusUnprocessableEntity, codeDecodeFailed,
 			"the " + name + "image could not be decoded; it is truncated or corrupt"
+	case errors.Is(err, engine.ErrOverloaded):
+		return fasthttp.StatusServiceUnavailable, codeOverloaded,
+			"the inference queue is full; retry later"
 	case errors.Is(err, context.DeadlineExceeded):
 		return fasthttp.StatusGatewayTimeout, codeTimeout,
 			"the request timed out before it was served"

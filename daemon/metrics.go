@@ -21,11 +21,11 @@ import (
 // has them. Both methods must be safe for concurrent use and cheap, since
 // every scrape calls them.
 type QueueStats interface {
-	// QueueDepth returns the number of jobs waiting for the backend.
+	// QueueDepth returns the number of jobs waiting for inference.
 	QueueDepth() int
 
-	// InFlight returns the number of jobs the engine holds: waiting,
-	// running or being encoded.
+	// InFlight returns the number of jobs the engine holds: queued, in a
+	// batch, or postprocessing and encoding.
 	InFlight() int
 }
 
@@ -100,11 +100,11 @@ func newMetrics(s *Server, log *slog.Logger) *metrics {
 		reg.MustRegister(
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "rmbgd_queue_depth",
-				Help: "Jobs waiting for the inference backend.",
+				Help: "Jobs waiting for inference, not yet taken into a batch.",
 			}, func() float64 { return float64(q.QueueDepth()) }),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "rmbgd_inflight_jobs",
-				Help: "Jobs the engine holds: waiting, running or being encoded.",
+				Help: "Jobs the engine holds: queued, in a batch, or postprocessing and encoding.",
 			}, func() float64 { return float64(q.InFlight()) }),
 		)
 	}

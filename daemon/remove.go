@@ -54,18 +54,13 @@ func (s *Server) remove(ctx *fasthttp.RequestCtx, rec *requestRecord) {
 		s.writeError(ctx, err)
 		return
 	}
-	rec.batchSize = resultBatchSize(res)
+	rec.batchSize = res.BatchSize
 	s.metrics.observeResult(res.Timing, rec.batchSize)
 	if acceptsJSON(ctx.Request.Header.Peek("Accept")) {
 		s.writeResultJSON(ctx, res)
 	} else {
 		writeResultImage(ctx, res)
 	}
-}
-
-// resultBatchSize returns the size of the batch res ran in.
-func resultBatchSize(res *engine.Result) int {
-	return 1
 }
 
 // maxTimeoutDigits bounds X-Request-Timeout-Ms: ten digits are over 100

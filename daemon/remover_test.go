@@ -37,6 +37,8 @@ var (
 	triggerSlow = []byte("SLOW!")
 	// triggerFail makes Remove return errSecret.
 	triggerFail = []byte("FAIL!")
+	// triggerBusy makes Remove return engine.ErrOverloaded.
+	triggerBusy = []byte("BUSY!")
 )
 
 func (r *pngRemover) Backend() string { return "cpu" }
@@ -55,6 +57,8 @@ func (r *pngRemover) Remove(ctx context.Context, job engine.Job) (*engine.Result
 		return nil, ctx.Err()
 	case bytes.HasPrefix(job.Image, triggerFail):
 		return nil, errSecret
+	case bytes.HasPrefix(job.Image, triggerBusy):
+		return nil, engine.ErrOverloaded
 	}
 	if r.block != nil {
 		select {
@@ -86,7 +90,7 @@ func (r *pngRemover) Remove(ctx context.Context, job engine.Job) (*engine.Result
 	}
 
 	res := &engine.Result{Width: cfg.Width, Height: cfg.Height, Backend: r.Backend(),
-		Model: r.Model()}
+		Model: r.Model(), BatchSize: 1}
 	mask := thresholdMask(img)
 	res.Foreground = foreground(mask)
 	var out bytes.Buffer

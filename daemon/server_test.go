@@ -435,6 +435,9 @@ func TestRemoveErrors(t *testing.T) {
 		{name: "truncated PNG", body: good[:len(good)/2], ct: "image/png", status: 422,
 			code: "decode_failed", inMsg: "PNG"},
 		{name: "timeout", body: []byte("SLOW!"), ct: "image/png", status: 504, code: "timeout"},
+		{name: "engine queue full", body: []byte("BUSY!"), ct: "image/png", status: 503,
+			code: "overloaded", inMsg: "queue is full",
+			headers: map[string]string{"Retry-After": "1"}},
 		{name: "internal", body: []byte("FAIL!"), ct: "image/png", status: 500,
 			code: "internal", inMsg: "request id"},
 		{name: "panic", body: []byte("PANIC SECRET-PIXELS"), ct: "image/png", status: 500,
@@ -845,7 +848,8 @@ func TestHealthReadyOpenAPI(t *testing.T) {
 	if !strings.HasPrefix(doc.OpenAPI, "3.") {
 		t.Errorf("openapi = %q, want 3.x", doc.OpenAPI)
 	}
-	for _, route := range []string{routeRemove, routeHealth, routeReady, routeOpenAPI} {
+	for _, route := range []string{routeRemove, routeHealth, routeReady, routeMetrics,
+		routeOpenAPI} {
 		if _, ok := doc.Paths[route]; !ok {
 			t.Errorf("openapi.json has no path %s", route)
 		}
