@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rmbgd/rmbgd/daemon"
+	"github.com/rmbgd/rmbgd/tensor"
 )
 
 // shutdownGrace is how long serve waits, past the request timeout, for
@@ -36,6 +37,8 @@ func runServe(args []string, _, stderr io.Writer) error {
 	threads := fs.Int("threads", 0, "inference threads (0: one per core)")
 	modelPath := fs.String("model", "", "ONNX model `file` (default: the installed "+
 		"isnet-general-use, see \"rmbgd model path\")")
+	requireLocked := fs.Bool("require-locked-memory", false,
+		"exit when the process memory cannot be locked in RAM, instead of logging a warning")
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -49,6 +52,9 @@ func runServe(args []string, _, stderr io.Writer) error {
 
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	disableCoreDumps(log)
+	if err := lockMemory(log, *requireLocked); err != nil {
+		return err
+	}
 	cfg := daemon.Config{
 		Listen:      *listen,
 		MaxBody:     int(maxBody),
@@ -58,6 +64,25 @@ func runServe(args []string, _, stderr io.Writer) error {
 		Logger:      log,
 	}
 	return serve(cfg, *modelPath, *threads, log)
+}
+
+// lockMemory locks the process memory in RAM before the model loads, so
+// image bytes, pixels, tensors and masks never reach swap. A refusal is
+// logged once with the fix, or returned when required is set.
+func lockMemory(log *slog.Logger, required bool) error {
+	err := tensor.LockProcessMemory()
+	if err == nil {
+		log.Info("memory locked")
+		return nil
+	}
+	if required {
+		return fmt.Errorf("lock memory (--require-locked-memory): %w; raise the limit with "+
+			"ulimit -l unlimited, LimitMEMLOCK=infinity or docker --ulimit memlock=-1", err)
+	}
+	log.Warn("memory not locked; images may be swapped to disk", "error", err.Error(),
+		"fix", "ulimit -l unlimited, systemd LimitMEMLOCK=infinity, "+
+			"or docker --ulimit memlock=-1")
+	return nil
 }
 
 // serve loads the model and serves it until SIGINT or SIGTERM.
