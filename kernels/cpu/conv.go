@@ -233,10 +233,10 @@ func (g *convGeom) setPrefetch(pixels int) {
 // for an h×w input, for all workers together and any batch size, with the
 // current UseAVX512 and UseAVX2. The direct path needs the padded input
 // of one image. The Winograd path needs a buffer for each of up to
-// max(GOMAXPROCS, NumCPU) workers, after the padded input with AVX2. Run
-// with less scratch runs Winograd on fewer workers, or takes the direct
-// path if the scratch holds the padded input. ScratchFloats panics when
-// the kernel does not fit the input.
+// GOMAXPROCS workers, after the padded input with AVX2. Run with less
+// scratch runs Winograd on fewer workers, or takes the direct path if the
+// scratch holds the padded input. ScratchFloats panics when the kernel
+// does not fit the input.
 func (c *Conv) ScratchFloats(h, w int) int {
 	g := c.geometry(h, w)
 	if impl, base, ok := c.winogradPlan(&g); ok {

@@ -147,10 +147,12 @@ func (c *Conv) winogradReachAVX2(g *convGeom) int {
 }
 
 // winogradSlots returns the number of per-worker buffers ScratchFloats
-// provides: one per usable core, so a larger pool runs the Winograd path
-// on that many of its workers.
+// provides: one per thread that can run Go code at once. A larger pool
+// runs the Winograd path on that many of its workers, which are all that
+// can run at once anyway. NumCPU is not used: in a container it may count
+// cores outside the CPU quota that GOMAXPROCS follows.
 func winogradSlots() int {
-	return max(runtime.GOMAXPROCS(0), runtime.NumCPU())
+	return runtime.GOMAXPROCS(0)
 }
 
 // winogradPlan returns the Winograd variant that Run takes for g with the
