@@ -409,3 +409,69 @@ func TestBatchConfigDefaults(t *testing.T) {
 		})
 	}
 }
+
+// TestCancelStorm cancels many jobs at staggered times, before admission,
+// while they wait for a staging place, while they preprocess and while
+// they are queued, with one live job among them. Every cancelled job must
+// return context.Canceled without reaching the backend, and every place
+// and counter must be returned.
+func TestCancelStorm(t *testing.T) {
+	p, b := newTestPipeline(t, BatchConfig{MaxBatch: 2}, true)
+	photo := testPhoto(t, 0)
+	remove := func(ctx context.Context) <-chan error {
+		errc := make(chan error, 1)
+		go func() {
+			res, err := p.Remove(ctx, Job{Image: photo, Output: OutputMask})
+			res.Release()
+			errc <- err
+		}()
+		return errc
+	}
+
+	first := remove(context.Background())
+	<-b.started
+	const jobs = 14
+	cancels := make([]context.CancelFunc, jobs)
+	errs := make([]<-chan error, jobs)
+	for i := range jobs {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancels[i] = cancel
+		if i%5 == 0 {
+			cancel()
+		}
+		errs[i] = remove(ctx)
+	}
+	live := remove(context.Background())
+	for i, cancel := range cancels {
+		time.Sleep(time.Duration(i%4) * time.Millisecond)
+		cancel()
+	}
+	for i, errc := range errs {
+		if err := <-errc; !errors.Is(err, context.Canceled) {
+			t.Errorf("job %d: %v, want context.Canceled", i, err)
+		}
+	}
+
+	b.release()
+	for name, errc := range map[string]<-chan error{"first": first, "live": live} {
+		if err := <-errc; err != nil {
+			t.Errorf("%s job: %v", name, err)
+		}
+	}
+	if images := b.images.Load(); images != 2 {
+		t.Errorf("backend ran %d images, want 2", images)
+	}
+	waitFor(t, "the worker to drop the cancelled jobs", func() bool { return len(p.ready) == 0 })
+	if got := p.QueueDepth(); got != 0 {
+		t.Errorf("QueueDepth = %d after all jobs returned, want 0", got)
+	}
+	if got := p.InFlight(); got != 0 {
+		t.Errorf("InFlight = %d after all jobs returned, want 0", got)
+	}
+	if got := len(p.staged); got != 0 {
+		t.Errorf("%d staging places still taken, want 0", got)
+	}
+	if got := len(p.workers); got != 0 {
+		t.Errorf("%d workers still taken, want 0", got)
+	}
+}
