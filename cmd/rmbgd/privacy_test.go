@@ -1,0 +1,402 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rmbgd/rmbgd/models"
+)
+
+// The privacy tests run the real binary with the real model and check what
+// an uploaded image leaves behind: nothing in logs, metrics or responses
+// (markers), nothing in the process's free memory (memory), no file
+// (strace_test.go), and no core dump (limits). Each test says how to break
+// its guarantee on purpose to see it fail.
+
+// Markers carried by the requests. None of them may leave the process
+// except as the image the client asked for.
+const (
+	markerText     = "RMBGDtextMARKERone7c1d"   // PNG tEXt chunk
+	markerFilename = "RMBGDfileMARKERtwo9e4a"   // filename values
+	markerAuth     = "RMBGDauthMARKERthree3b8f" // Authorization
+	markerKey      = "RMBGDkeyMARKERfour5d2c"   // X-API-Key
+	markerSig      = "RMBGDsigMARKERfive1a6e"   // X-Signature
+	markerBase64   = "RMBGDb64MARKERsix8f0b"    // inside invalid base64
+	markerBody     = "RMBGDbodyMARKERseven4e9d" // text and oversized bodies
+)
+
+// pixelPattern fills every row of the marker image: 32 bytes of RGB, so a
+// 256-pixel row (768 bytes) is 24 whole copies and the decoded RGB buffer
+// is this pattern repeated.
+var pixelPattern = []byte("RMBGD-pixel-MARKER-0f6b2e94c7a1!")
+
+// markerPNG returns a 256×256 PNG whose RGB rows repeat pixelPattern and
+// whose tEXt chunk holds markerText.
+func markerPNG(t testing.TB) []byte {
+	t.Helper()
+	const side = 256
+	img := image.NewNRGBA(image.Rect(0, 0, side, side))
+	for y := range side {
+		for x := range side {
+			at := func(c int) uint8 { return pixelPattern[(x*3+c)%len(pixelPattern)] }
+			img.SetNRGBA(x, y, color.NRGBA{R: at(0), G: at(1), B: at(2), A: 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	const ihdrEnd = 8 + 8 + 13 + 4 // signature, IHDR header, IHDR data, CRC
+	text := append([]byte("Comment\x00"), markerText...)
+	chunk := binary.BigEndian.AppendUint32(nil, uint32(len(text)))
+	chunk = append(chunk, "tEXt"...)
+	chunk = append(chunk, text...)
+	chunk = binary.BigEndian.AppendUint32(chunk, crc32.ChecksumIEEE(chunk[4:]))
+	out := append([]byte{}, data[:ihdrEnd]...)
+	out = append(out, chunk...)
+	return append(out, data[ihdrEnd:]...)
+}
+
+// privacyModel returns the installed model, failing under make test
+// (RMBGD_REQUIRE_MODEL=1) when it is missing and skipping otherwise.
+func privacyModel(t testing.TB) string {
+	t.Helper()
+	path, err := models.Locate(models.Default)
+	if err != nil {
+		if os.Getenv("RMBGD_REQUIRE_MODEL") == "1" {
+			t.Fatalf("model: %v", err)
+		}
+		t.Skipf("model not installed (%v)", err)
+	}
+	return path
+}
+
+var (
+	binaryOnce sync.Once
+	binaryPath string
+	binaryErr  error
+)
+
+// buildBinary builds rmbgd once per test run into a temporary folder.
+func buildBinary(t testing.TB) string {
+	t.Helper()
+	binaryOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "rmbgd-privacy-")
+		if err != nil {
+			binaryErr = err
+			return
+		}
+		binaryPath = filepath.Join(dir, "rmbgd")
+		out, err := exec.Command("go", "build", "-o", binaryPath, ".").CombinedOutput()
+		if err != nil {
+			binaryErr = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if binaryErr != nil {
+		t.Fatal(binaryErr)
+	}
+	return binaryPath
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// daemonProcess is an rmbgd serve process started by a test.
+type daemonProcess struct {
+	cmd    *exec.Cmd
+	addr   string
+	stderr *lockedBuffer
+	exited chan error
+}
+
+// startDaemon runs argv (the binary or a wrapper around it, then "serve"
+// flags follow) with --listen on a free port and waits for /readyz.
+// configure may adjust the command before it starts.
+func startDaemon(t testing.TB, argv []string, configure func(*exec.Cmd)) *daemonProcess {
+	t.Helper()
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	args := append(append([]string{}, argv[1:]...), "--listen", addr)
+	d := &daemonProcess{
+		cmd:    exec.Command(argv[0], args...),
+		addr:   addr,
+		stderr: &lockedBuffer{},
+		exited: make(chan error, 1),
+	}
+	d.cmd.Stderr = d.stderr
+	if configure != nil {
+		configure(d.cmd)
+	}
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.exited <- d.cmd.Wait() }()
+	t.Cleanup(func() {
+		if d.cmd.ProcessState == nil {
+			d.cmd.Process.Kill()
+			<-d.exited
+		}
+	})
+
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-d.exited:
+			t.Fatalf("rmbgd exited before ready: %v\n%s", err, d.stderr.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return d
+			}
+		}
+	}
+	t.Fatalf("rmbgd not ready after 3 minutes\n%s", d.stderr.String())
+	return nil
+}
+
+// stop sends SIGTERM and waits for the process to exit.
+func (d *daemonProcess) stop(t testing.TB) {
+	t.Helper()
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.exited:
+		if err != nil {
+			t.Errorf("rmbgd exit: %v\n%s", err, d.stderr.String())
+		}
+	case <-time.After(time.Minute):
+		t.Errorf("rmbgd still running a minute after SIGTERM")
+	}
+}
+
+// privacyRequest is one request of the mix sent to the daemon.
+type privacyRequest struct {
+	name        string
+	contentType string
+	body        []byte
+	status      int  // expected status; 0 accepts any
+	success     bool // the response is the image the client asked for
+}
+
+// multipartBody returns a multipart form with data in the "image" part
+// and markerFilename as its filename.
+func multipartBody(t testing.TB, data []byte) (string, []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	part, err := w.CreateFormFile("image", markerFilename+".png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	part.Write(data)
+	w.Close()
+	return w.FormDataContentType(), buf.Bytes()
+}
+
+// privacyRequests returns the mix of good and bad requests: a success of
+// each body kind and every rejection an image can meet before or during
+// decoding.
+func privacyRequests(t testing.TB, maxBody int) []privacyRequest {
+	t.Helper()
+	pngData := markerPNG(t)
+	b64 := base64.StdEncoding.EncodeToString(pngData)
+	formType, form := multipartBody(t, pngData)
+	textType, textForm := multipartBody(t, []byte(strings.Repeat(markerBody+" ", 100)))
+	truncType, truncForm := multipartBody(t, pngData[:len(pngData)/2])
+	jsonImage := func(image, filename string) []byte {
+		return []byte(`{"image":"` + image + `","filename":"` + filename + `"}`)
+	}
+	return []privacyRequest{
+		{name: "raw png", contentType: "image/png", body: pngData,
+			status: http.StatusOK, success: true},
+		{name: "multipart png", contentType: formType, body: form,
+			status: http.StatusOK, success: true},
+		{name: "json png", contentType: "application/json",
+			body: jsonImage(b64, markerFilename), status: http.StatusOK, success: true},
+		{name: "json bad escape before marker", contentType: "application/json",
+			body: jsonImage(b64, `a\q`+markerFilename), status: http.StatusBadRequest},
+		{name: "json control byte before marker", contentType: "application/json",
+			body: jsonImage(b64, "a\x01"+markerFilename), status: http.StatusBadRequest},
+		{name: "json unterminated filename", contentType: "application/json",
+			body: []byte(`{"image":"` + b64 + `","filename":"` + markerFilename),
+			status: http.StatusBadRequest},
+		{name: "json invalid base64", contentType: "application/json",
+			body:   jsonImage(b64[:64]+"*"+markerBase64+b64[64:], markerFilename),
+			status: http.StatusBadRequest},
+		{name: "json text image", contentType: "application/json",
+			body: jsonImage(base64.StdEncoding.EncodeToString(
+				[]byte(strings.Repeat(markerBody, 20))), markerFilename),
+			status: 0},
+		{name: "raw text", contentType: "image/png",
+			body: []byte(strings.Repeat(markerBody+"\n", 50)), status: 0},
+		{name: "multipart text", contentType: textType, body: textForm, status: 0},
+		{name: "multipart truncated png", contentType: truncType, body: truncForm, status: 0},
+		{name: "raw truncated png", contentType: "image/png",
+			body: pngData[:len(pngData)/2], status: 0},
+		{name: "oversized", contentType: "image/png",
+			body:   bytes.Repeat([]byte(markerBody), maxBody/len(markerBody)+10),
+			status: http.StatusRequestEntityTooLarge},
+	}
+}
+
+// sendPrivacyRequest posts r with the secret headers and returns the
+// response body, failing on an unexpected status.
+func sendPrivacyRequest(t testing.TB, addr string, r privacyRequest) []byte {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/v1/remove",
+		bytes.NewReader(r.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", r.contentType)
+	req.Header.Set("Authorization", "Bearer "+markerAuth)
+	req.Header.Set("X-API-Key", markerKey)
+	req.Header.Set("X-Signature", "t=1,kid=k,v1="+markerSig)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		// The server may close an oversized upload before reading it all.
+		if r.status == http.StatusRequestEntityTooLarge {
+			return nil
+		}
+		t.Fatalf("%s: %v", r.name, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s: read response: %v", r.name, err)
+	}
+	if r.status != 0 && resp.StatusCode != r.status {
+		t.Errorf("%s: status %d, expected %d: %.300s", r.name, resp.StatusCode, r.status, body)
+	}
+	if r.status == 0 && resp.StatusCode < 400 {
+		t.Errorf("%s: status %d, expected an error", r.name, resp.StatusCode)
+	}
+	return body
+}
+
+// cancelUpload sends the headers and part of body, then closes the
+// connection mid-upload.
+func cancelUpload(t testing.TB, addr string, body []byte) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /v1/remove HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"+
+		"Authorization: Bearer %s\r\nContent-Length: %d\r\n\r\n", markerAuth, len(body))
+	conn.Write(body[:len(body)/2])
+	time.Sleep(200 * time.Millisecond)
+}
+
+// cancelInference sends a whole request and closes the connection while
+// the image is in the engine.
+func cancelInference(t testing.TB, addr string, body []byte) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /v1/remove HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"+
+		"X-API-Key: %s\r\nContent-Length: %d\r\n\r\n", markerKey, len(body))
+	conn.Write(body)
+	time.Sleep(300 * time.Millisecond)
+}
+
+// sendPrivacyMix sends every request of the mix and the two cancelled
+// ones, and returns the response bodies by request name.
+func sendPrivacyMix(t testing.TB, addr string, maxBody int) map[string][]byte {
+	t.Helper()
+	bodies := map[string][]byte{}
+	for _, r := range privacyRequests(t, maxBody) {
+		bodies[r.name] = sendPrivacyRequest(t, addr, r)
+	}
+	pngData := markerPNG(t)
+	cancelUpload(t, addr, pngData)
+	cancelInference(t, addr, pngData)
+	// Let the cancelled inference finish in the engine.
+	time.Sleep(3 * time.Second)
+	return bodies
+}
+
+// markerForms returns each marker as sent, as base64 and as hex.
+func markerForms() map[string]string {
+	forms := map[string]string{}
+	for _, m := range []string{markerText, markerFilename, markerAuth, markerKey, markerSig,
+		markerBase64, markerBody, string(pixelPattern)} {
+		forms[m] = m
+		forms["base64 "+m] = base64.StdEncoding.EncodeToString([]byte(m))
+		forms["hex "+m] = hex.EncodeToString([]byte(m))
+		forms["HEX "+m] = strings.ToUpper(hex.EncodeToString([]byte(m)))
+	}
+	return forms
+}
+
+// TestPrivacyMarkers checks that no marker of a request (filename,
+// credentials, PNG text, pixels, body text) shows in the daemon's logs, its
+// /metrics page or any response body, through success and every error path.
+// To see it fail, log the request's Authorization header or filename in
+// daemon/server.go's access log, or quote the rest of the string in a
+// malformed_json error.
+func TestPrivacyMarkers(t *testing.T) {
+	model := privacyModel(t)
+	bin := buildBinary(t)
+	const maxBody = 2 << 20
+	d := startDaemon(t, []string{bin, "serve", "--model", model,
+		"--max-body", strconv.Itoa(maxBody)}, nil)
+
+	bodies := sendPrivacyMix(t, d.addr, maxBody)
+	resp, err := http.Get("http://" + d.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	d.stop(t)
+
+	places := map[string]string{"log": d.stderr.String(), "metrics": string(metrics)}
+	for name, body := range bodies {
+		places["response "+name] = string(body)
+	}
+	for place, text := range places {
+		for form, marker := range markerForms() {
+			if strings.Contains(text, marker) {
+				t.Errorf("%s contains marker %q", place, form)
+			}
+		}
+	}
+	if t.Failed() {
+		t.Logf("log:\n%s", d.stderr.String())
+	}
+}
