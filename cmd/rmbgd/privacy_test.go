@@ -248,7 +248,7 @@ func privacyRequests(t testing.TB, maxBody int) []privacyRequest {
 		{name: "json control byte before marker", contentType: "application/json",
 			body: jsonImage(b64, "a\x01"+markerFilename), status: http.StatusBadRequest},
 		{name: "json unterminated filename", contentType: "application/json",
-			body: []byte(`{"image":"` + b64 + `","filename":"` + markerFilename),
+			body:   []byte(`{"image":"` + b64 + `","filename":"` + markerFilename),
 			status: http.StatusBadRequest},
 		{name: "json invalid base64", contentType: "application/json",
 			body:   jsonImage(b64[:64]+"*"+markerBase64+b64[64:], markerFilename),
