@@ -3,10 +3,13 @@ package imaging
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"io"
+	"math/rand"
 	"testing"
 )
 
@@ -197,5 +200,74 @@ func TestFilterRowChoice(t *testing.T) {
 				t.Errorf("filter type %d, want %d", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestFilterPaethAVX2MatchesGo(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("the CPU has no AVX2")
+	}
+	rng := rand.New(rand.NewSource(3))
+	for _, bpp := range []int{1, 3, 4} {
+		for _, n := range []int{1, 4, 15, 16, 17, 20, 33, 64, 100, 1001} {
+			cur, prev := make([]uint8, n), make([]uint8, n)
+			for i := range cur {
+				cur[i], prev[i] = uint8(rng.Intn(256)), uint8(rng.Intn(256))
+				if i%5 == 0 { // ties between the predictors
+					prev[i] = cur[i]
+				}
+			}
+			got, want := make([]uint8, n), make([]uint8, n)
+			filterPaeth(got, cur, prev, bpp)
+			copy(want, got[:min(bpp, n)])
+			filterPaethGo(want, cur, prev, bpp, min(bpp, n))
+			if !bytes.Equal(got, want) {
+				t.Fatalf("bpp %d, %d bytes: AVX2 and Go filters differ", bpp, n)
+			}
+		}
+	}
+}
+
+func TestPNGEncoderLevels(t *testing.T) {
+	// Over stripSize bytes of RGBA, so the stream spans several strips.
+	const w, h = 800, 600
+	img := &Image{Width: w, Height: h, RGB: smooth(w, h, 3)}
+	mask := noise(w*h, 9)
+	for i := range mask[:w*h/2] {
+		mask[i] = 0 // a flat half, where LZ77 wins
+	}
+	for _, level := range []int{PNGAdaptive, PNGHuffmanOnly, 1, 2, 6, 9} {
+		t.Run(fmt.Sprint(level), func(t *testing.T) {
+			enc := PNGEncoder{Level: level}
+			var buf bytes.Buffer
+			if err := enc.EncodeCutout(&buf, img, mask); err != nil {
+				t.Fatal(err)
+			}
+			dec, err := png.Decode(&buf)
+			if err != nil {
+				t.Fatalf("image/png cannot read the output: %v", err)
+			}
+			nrgba := dec.(*image.NRGBA)
+			for i := range mask {
+				p := nrgba.Pix[4*i : 4*i+4]
+				if p[3] != mask[i] || !bytes.Equal(p[:3], img.RGB[3*i:3*i+3]) {
+					t.Fatalf("pixel %d = %v, want RGB %v alpha %d", i, p, img.RGB[3*i:3*i+3],
+						mask[i])
+				}
+			}
+			buf.Reset()
+			if err := enc.EncodeMask(&buf, mask, w, h); err != nil {
+				t.Fatal(err)
+			}
+			if g, err := png.Decode(&buf); err != nil || !bytes.Equal(g.(*image.Gray).Pix, mask) {
+				t.Fatalf("mask does not round-trip: %v", err)
+			}
+		})
+	}
+	for _, level := range []int{-3, -1, 10} {
+		err := PNGEncoder{Level: level}.EncodeMask(io.Discard, mask, w, h)
+		if err == nil {
+			t.Errorf("level %d: no error", level)
+		}
 	}
 }
