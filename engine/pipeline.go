@@ -73,9 +73,10 @@ type CPUConfig struct {
 	// slog.Default().
 	Logger *slog.Logger
 
-	// BatchConfig sets queueing and batching. On the CPU a zero MaxBatch
-	// means 1, because a larger batch gains little throughput there and
-	// costs latency and arena memory (see the package documentation).
+	// BatchConfig sets queueing and batching. A zero MaxBatch means
+	// DefaultCPUMaxBatch, because on the CPU a larger batch gains no
+	// throughput and costs latency and arena memory (see the package
+	// documentation).
 	BatchConfig
 }
 
