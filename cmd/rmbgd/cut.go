@@ -80,7 +80,7 @@ func runCut(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	eng, err := openEngine(path, opt.threads, log)
+	eng, err := openEngine(path, opt.threads, engine.BatchConfig{}, log)
 	if err != nil {
 		return err
 	}

@@ -19,9 +19,12 @@ type pipeline interface {
 }
 
 // openEngine loads the model at path into a CPU pipeline with threads
-// inference threads (0: one per core).
-func openEngine(path string, threads int, log *slog.Logger) (pipeline, error) {
-	p, err := engine.NewCPU(engine.CPUConfig{ModelPath: path, Threads: threads, Logger: log})
+// inference threads (0: one per core) that queues and batches jobs as
+// batch sets.
+func openEngine(path string, threads int, batch engine.BatchConfig,
+	log *slog.Logger) (pipeline, error) {
+	p, err := engine.NewCPU(engine.CPUConfig{ModelPath: path, Threads: threads, Logger: log,
+		BatchConfig: batch})
 	if err != nil {
 		return nil, fmt.Errorf("load engine: %w", err)
 	}

@@ -108,6 +108,19 @@ func TestRunExitStatus(t *testing.T) {
 		{"serve help", []string{"serve", "-h"}, 0, "-max-body"},
 		{"serve bad flag", []string{"serve", "--max-body", "lots"}, 2, "invalid size"},
 		{"serve extra argument", []string{"serve", "now"}, 2, `unexpected argument "now"`},
+		{"serve pprof on all interfaces", []string{"serve", "--pprof", ":6060"}, 2,
+			"not a loopback address"},
+		{"serve pprof on a public address", []string{"serve", "--pprof", "192.0.2.1:6060"}, 2,
+			"not a loopback address"},
+		{"serve unknown profile", []string{"serve", "--profile", "heap"}, 2,
+			"want cpu, mem, mutex or block"},
+		{"serve bad trusted proxies", []string{"serve", "--trusted-proxies", "10.0.0.0/33"}, 2,
+			"invalid CIDR prefix"},
+		{"serve negative rate", []string{"serve", "--rate", "-1"}, 2, "-rate -1 is negative"},
+		{"serve negative drain delay", []string{"serve", "--drain-delay", "-1s"}, 2,
+			"-drain-delay -1s is negative"},
+		{"serve negative queue", []string{"serve", "--max-queue", "-3"}, 2,
+			"-max-queue -3 is negative"},
 		{"cut help", []string{"cut", "--help"}, 0, "-mask"},
 		{"cut no input", []string{"cut", "-o", "x"}, 2, "exactly one input"},
 		{"cut no output", []string{"cut", "in.png"}, 2, "-o OUT is required"},
@@ -232,5 +245,49 @@ func TestOutputFormat(t *testing.T) {
 		if got := outputFormat(tt.out, cutOptions{format: tt.format}); got != tt.want {
 			t.Errorf("outputFormat(%q, -format %q) = %q, want %q", tt.out, tt.format, got, tt.want)
 		}
+	}
+}
+
+func TestServeHelpListsLimits(t *testing.T) {
+	var out bytes.Buffer
+	if status := run([]string{"serve", "-h"}, &out, &out); status != 0 {
+		t.Fatalf("exit status %d:\n%s", status, out.String())
+	}
+	for _, flag := range []string{"-listen", "-max-body", "-max-pixels", "-timeout",
+		"-header-timeout", "-body-timeout", "-write-timeout", "-idle-timeout", "-concurrency",
+		"-max-conns", "-rate", "-burst", "-trusted-proxies", "-drain-delay", "-max-batch",
+		"-max-delay", "-max-queue", "-profile", "-profile-dir", "-pprof"} {
+		if !strings.Contains(out.String(), "  "+flag+" ") {
+			t.Errorf("serve -h does not list %s", flag)
+		}
+	}
+	for _, def := range []string{"(default 30s)", "(default 5s)", "(default 32MiB)",
+		"(default 1024)", "(default 10s)"} {
+		if !strings.Contains(out.String(), def) {
+			t.Errorf("serve -h does not show the default %s", def)
+		}
+	}
+}
+
+func TestCheckLoopback(t *testing.T) {
+	for _, tt := range []struct {
+		addr string
+		ok   bool
+	}{
+		{"127.0.0.1:6060", true},
+		{"[::1]:6060", true},
+		{"localhost:6060", true},
+		{"127.1.2.3:0", true},
+		{":6060", false},
+		{"0.0.0.0:6060", false},
+		{"[::]:6060", false},
+		{"example.com:6060", false},
+		{"127.0.0.1", false},
+	} {
+		t.Run(tt.addr, func(t *testing.T) {
+			if err := checkLoopback(tt.addr); (err == nil) != tt.ok {
+				t.Errorf("checkLoopback(%q) = %v, want ok %v", tt.addr, err, tt.ok)
+			}
+		})
 	}
 }

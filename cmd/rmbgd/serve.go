@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rmbgd/rmbgd/daemon"
+	"github.com/rmbgd/rmbgd/engine"
 	"github.com/rmbgd/rmbgd/tensor"
 )
 
@@ -20,25 +21,74 @@ import (
 // requests in progress after SIGINT or SIGTERM.
 const shutdownGrace = 5 * time.Second
 
+// defaultDrainDelay is how long /readyz reports 503 before the listener
+// closes: long enough for a load balancer that checks every second or two
+// to take the instance out of rotation.
+const defaultDrainDelay = 5 * time.Second
+
+// serveOptions is everything runServe reads from the command line.
+type serveOptions struct {
+	cfg        daemon.Config
+	modelPath  string
+	threads    int
+	batch      engine.BatchConfig
+	drainDelay time.Duration
+	profile    profileOptions
+}
+
 func runServe(args []string, _, stderr io.Writer) error {
 	fs := newFlagSet("serve", "rmbgd serve [flags]",
-		"Serve the HTTP API: POST /v1/remove, GET /healthz, /readyz and /openapi.json.\n"+
-			"Logs go to stderr as JSON lines. SIGINT or SIGTERM stops the server after the\n"+
-			"requests in progress.", stderr)
-	listen := fs.String("listen", daemon.DefaultListen, "TCP `address` to listen on")
+		"Serve the HTTP API: POST /v1/remove, GET /healthz, /readyz, /metrics and\n"+
+			"/openapi.json. Logs go to stderr as JSON lines. On SIGINT or SIGTERM /readyz\n"+
+			"turns 503 while requests are still served for --drain-delay; then the\n"+
+			"listener closes and the server exits once the accepted requests are done.", stderr)
+	var opt serveOptions
+	cfg := &opt.cfg
+	fs.StringVar(&cfg.Listen, "listen", daemon.DefaultListen, "TCP `address` to listen on")
 	maxBody := byteSize(daemon.DefaultMaxBody)
 	fs.Var(&maxBody, "max-body",
 		"largest request body, as a `size` in bytes or with a unit: KiB, MiB, GiB, KB, MB, GB")
-	maxPixels := fs.Int("max-pixels", daemon.DefaultMaxPixels,
+	fs.IntVar(&cfg.MaxPixels, "max-pixels", daemon.DefaultMaxPixels,
 		"largest input image, in pixels (width × height)")
-	timeout := fs.Duration("timeout", daemon.DefaultTimeout, "deadline of each removal request")
-	concurrency := fs.Int("concurrency", 0,
+	fs.DurationVar(&cfg.Timeout, "timeout", daemon.DefaultTimeout,
+		"deadline of each removal request, from the end of its body; the header "+
+			"X-Request-Timeout-Ms can shorten it")
+	fs.DurationVar(&cfg.HeaderTimeout, "header-timeout", daemon.DefaultHeaderTimeout,
+		"time a client has to send a request header, from connecting or from its first byte")
+	fs.DurationVar(&cfg.BodyTimeout, "body-timeout", daemon.DefaultBodyTimeout,
+		"time a client has to send a request body once its header is in")
+	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", daemon.DefaultWriteTimeout,
+		"time a client has to read a response")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", daemon.DefaultIdleTimeout,
+		"time a keep-alive connection may wait for its next request")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 0,
 		"removal requests served at once before rejecting with 503 (0: four per core)")
-	threads := fs.Int("threads", 0, "inference threads (0: one per core)")
-	modelPath := fs.String("model", "", "ONNX model `file` (default: the installed "+
+	fs.IntVar(&cfg.MaxConns, "max-conns", daemon.DefaultMaxConns,
+		"client connections served at once; one more is closed with a 503")
+	fs.Float64Var(&cfg.Rate, "rate", 0,
+		"removal requests a second allowed per client IP, refilling a token bucket (0: no limit)")
+	fs.IntVar(&cfg.Burst, "burst", 0,
+		"removal requests a client IP may make at once, the bucket's size (0: the rate "+
+			"rounded up, at least 1)")
+	trusted := fs.String("trusted-proxies", "",
+		"comma-separated CIDR `list` of reverse proxies whose X-Forwarded-For and "+
+			"X-Real-IP name the client (default: none, the client is the TCP peer)")
+	fs.DurationVar(&opt.drainDelay, "drain-delay", defaultDrainDelay,
+		"time /readyz reports 503 on SIGTERM before the listener closes, while "+
+			"requests are still served")
+	fs.IntVar(&opt.threads, "threads", 0, "inference threads (0: one per core)")
+	fs.IntVar(&opt.batch.MaxBatch, "max-batch", 0,
+		fmt.Sprintf("most images in one inference batch (0: %d on the CPU)",
+			engine.DefaultCPUMaxBatch))
+	fs.DurationVar(&opt.batch.MaxDelay, "max-delay", engine.DefaultMaxDelay,
+		"longest a batch that is not full waits for more images")
+	fs.IntVar(&opt.batch.MaxQueue, "max-queue", engine.DefaultMaxQueue,
+		"jobs waiting for inference before new ones are rejected with 503")
+	fs.StringVar(&opt.modelPath, "model", "", "ONNX model `file` (default: the installed "+
 		"isnet-general-use, see \"rmbgd model path\")")
 	requireLocked := fs.Bool("require-locked-memory", false,
 		"exit when the process memory cannot be locked in RAM, instead of logging a warning")
+	opt.profile.addFlags(fs)
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -46,8 +96,8 @@ func runServe(args []string, _, stderr io.Writer) error {
 	if len(rest) > 0 {
 		return usagef("unexpected argument %q", rest[0])
 	}
-	if maxBody > 1<<31-1 {
-		return usagef("-max-body %s is over the limit of 2GiB", maxBody.String())
+	if err := opt.check(maxBody, *trusted); err != nil {
+		return err
 	}
 
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
@@ -55,15 +105,52 @@ func runServe(args []string, _, stderr io.Writer) error {
 	if err := lockMemory(log, *requireLocked); err != nil {
 		return err
 	}
-	cfg := daemon.Config{
-		Listen:      *listen,
-		MaxBody:     int(maxBody),
-		MaxPixels:   *maxPixels,
-		Timeout:     *timeout,
-		Concurrency: *concurrency,
-		Logger:      log,
+	opt.cfg.Logger = log
+	return serve(opt, log)
+}
+
+// check validates the flags that the daemon and the engine do not check
+// themselves, and fills in MaxBody and TrustedProxies.
+func (opt *serveOptions) check(maxBody byteSize, trusted string) error {
+	if maxBody > 1<<31-1 {
+		return usagef("-max-body %s is over the limit of 2GiB", maxBody.String())
 	}
-	return serve(cfg, *modelPath, *threads, log)
+	opt.cfg.MaxBody = int(maxBody)
+	for _, d := range []struct {
+		name  string
+		value time.Duration
+	}{
+		{"timeout", opt.cfg.Timeout}, {"header-timeout", opt.cfg.HeaderTimeout},
+		{"body-timeout", opt.cfg.BodyTimeout}, {"write-timeout", opt.cfg.WriteTimeout},
+		{"idle-timeout", opt.cfg.IdleTimeout}, {"drain-delay", opt.drainDelay},
+		{"max-delay", opt.batch.MaxDelay},
+	} {
+		if d.value < 0 {
+			return usagef("-%s %v is negative", d.name, d.value)
+		}
+	}
+	for _, n := range []struct {
+		name  string
+		value int
+	}{
+		{"max-pixels", opt.cfg.MaxPixels}, {"concurrency", opt.cfg.Concurrency},
+		{"max-conns", opt.cfg.MaxConns}, {"burst", opt.cfg.Burst},
+		{"threads", opt.threads}, {"max-batch", opt.batch.MaxBatch},
+		{"max-queue", opt.batch.MaxQueue},
+	} {
+		if n.value < 0 {
+			return usagef("-%s %d is negative", n.name, n.value)
+		}
+	}
+	if opt.cfg.Rate < 0 {
+		return usagef("-rate %v is negative", opt.cfg.Rate)
+	}
+	prefixes, err := daemon.ParsePrefixes(trusted)
+	if err != nil {
+		return usagef("-trusted-proxies: %v", err)
+	}
+	opt.cfg.TrustedProxies = prefixes
+	return opt.profile.check()
 }
 
 // lockMemory locks the process memory in RAM before the model loads, so
@@ -86,16 +173,22 @@ func lockMemory(log *slog.Logger, required bool) error {
 }
 
 // serve loads the model and serves it until SIGINT or SIGTERM.
-func serve(cfg daemon.Config, modelPath string, threads int, log *slog.Logger) error {
+func serve(opt serveOptions, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	path, err := resolveModel(modelPath)
+	stopProfiling, err := opt.profile.start(log)
 	if err != nil {
 		return err
 	}
-	log.Info("starting", "version", buildVersion(), "model", path, "threads", threads)
-	eng, err := openEngine(path, threads, log)
+	defer stopProfiling()
+
+	path, err := resolveModel(opt.modelPath)
+	if err != nil {
+		return err
+	}
+	log.Info("starting", "version", buildVersion(), "model", path, "threads", opt.threads)
+	eng, err := openEngine(path, opt.threads, opt.batch, log)
 	if err != nil {
 		return err
 	}
@@ -104,19 +197,21 @@ func serve(cfg daemon.Config, modelPath string, threads int, log *slog.Logger) e
 		return nil // a signal while the model loaded
 	}
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := net.Listen("tcp", opt.cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		return fmt.Errorf("listen on %s: %w", opt.cfg.Listen, err)
 	}
 	// After the first signal, a second one ends the process at once.
-	return serveEngine(ctx, stop, cfg, eng, ln, log)
+	return serveEngine(ctx, stop, opt.cfg, opt.drainDelay, eng, ln, log)
 }
 
 // serveEngine serves eng on ln: it starts serving first (so /healthz
-// responds during the warm-up), warms the engine, marks the server ready,
-// and drains once ctx is done. It calls stopSignals when the drain starts.
-func serveEngine(ctx context.Context, stopSignals func(), cfg daemon.Config, eng pipeline,
-	ln net.Listener, log *slog.Logger) error {
+// responds during the warm-up), warms the engine and marks the server
+// ready. Once ctx is done it calls stopSignals, drains for drainDelay
+// (/readyz responds 503 while requests are still served), then shuts the
+// server down and returns nil when every accepted request is done.
+func serveEngine(ctx context.Context, stopSignals func(), cfg daemon.Config,
+	drainDelay time.Duration, eng pipeline, ln net.Listener, log *slog.Logger) error {
 	if cfg.Logger == nil {
 		cfg.Logger = log
 	}
@@ -129,9 +224,10 @@ func serveEngine(ctx context.Context, stopSignals func(), cfg daemon.Config, eng
 	log.Info("config", "listen", cfg.Listen, "max_body", cfg.MaxBody,
 		"max_pixels", cfg.MaxPixels, "timeout", cfg.Timeout.String(),
 		"header_timeout", cfg.HeaderTimeout.String(), "body_timeout", cfg.BodyTimeout.String(),
-		"write_timeout", cfg.WriteTimeout.String(),
-		"idle_timeout", cfg.IdleTimeout.String(), "concurrency", cfg.Concurrency,
-		"max_conns", cfg.MaxConns)
+		"write_timeout", cfg.WriteTimeout.String(), "idle_timeout", cfg.IdleTimeout.String(),
+		"concurrency", cfg.Concurrency, "max_conns", cfg.MaxConns, "rate", cfg.Rate,
+		"burst", cfg.Burst, "trusted_proxies", len(cfg.TrustedProxies),
+		"drain_delay", drainDelay.String())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("listening", "address", ln.Addr().String(), "backend", eng.Backend(),
@@ -158,8 +254,11 @@ func serveEngine(ctx context.Context, stopSignals func(), cfg daemon.Config, eng
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
 	stopSignals()
+	if err := drain(srv, served, drainDelay, log); err != nil {
+		return err
+	}
+	log.Info("shutting down")
 	if err := shutdownServer(srv, log, cfg.Timeout); err != nil {
 		return err
 	}
@@ -168,6 +267,23 @@ func serveEngine(ctx context.Context, stopSignals func(), cfg daemon.Config, eng
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// drain turns /readyz to 503 and keeps serving for delay, so that load
+// balancers stop sending requests before the listener closes. It returns
+// early with Serve's error when serving fails meanwhile.
+func drain(srv *daemon.Server, served <-chan error, delay time.Duration,
+	log *slog.Logger) error {
+	log.Info("draining", "drain_delay", delay.String())
+	srv.Drain()
+	timer := time.NewTimer(delay)
+	defer timer.Stop()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-timer.C:
+		return nil
+	}
 }
 
 // shutdownServer stops srv, waiting up to the request timeout plus

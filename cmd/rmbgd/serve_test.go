@@ -92,8 +92,8 @@ func TestServeEngineLifecycle(t *testing.T) {
 	stopped := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- serveEngine(ctx, func() { close(stopped) }, daemon.Config{}, eng, ln,
-			slog.New(slog.NewJSONHandler(logs, nil)))
+		done <- serveEngine(ctx, func() { close(stopped) }, daemon.Config{},
+			10*time.Millisecond, eng, ln, slog.New(slog.NewJSONHandler(logs, nil)))
 	}()
 
 	if status, _ := get(t, url+"/healthz"); status != http.StatusOK {
@@ -137,7 +137,7 @@ func TestServeEngineLifecycle(t *testing.T) {
 		t.Error("serveEngine did not stop the signal handler")
 	}
 	for _, msg := range []string{"config", "listening", "engine warmed", "ready",
-		"shutting down", "stopped"} {
+		"draining", "shutting down", "stopped"} {
 		if !strings.Contains(logs.String(), `"msg":"`+msg+`"`) {
 			t.Errorf("the log has no %q line:\n%s", msg, logs.String())
 		}
@@ -151,7 +151,7 @@ func TestServeEngineWarmFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = serveEngine(context.Background(), func() {}, daemon.Config{}, eng, ln,
+	err = serveEngine(context.Background(), func() {}, daemon.Config{}, time.Second, eng, ln,
 		slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	if err == nil || !strings.Contains(err.Error(), "warm-up: no memory") {
 		t.Errorf("serveEngine = %v, want the warm-up error", err)
