@@ -17,7 +17,7 @@ MODEL    := $(RMBGD_HOME)/models/isnet_fp16.onnx
 # Photos whose raw model output is compared with ONNX Runtime's.
 GOLDEN_PHOTOS := astronaut.png coffee_exif6.jpg
 
-.PHONY: all build model run test vet golden ort-deps bench-cpu clean
+.PHONY: all build model run test vet golden ort-deps bench-cpu fuzz clean
 
 all: build
 
@@ -67,6 +67,23 @@ test: model golden vet
 bench-cpu: build model ort-deps
 	$(BIN) bench cpu --image $(REFERENCE)/coffee.png --runs 10 \
 		--peer-cmd "NODE_PATH=$(ORT_HOME)/node_modules node bench/ort/ort.js bench $(MODEL) --runs 5"
+
+# Every native fuzz target of FUZZ_PKGS, each for FUZZTIME with
+# FUZZ_PARALLEL workers. A failing input is written to the package's
+# testdata/fuzz folder; commit it there and go test runs it as a
+# regression case from then on.
+FUZZTIME      ?= 30s
+FUZZ_PARALLEL ?= 1
+FUZZ_PKGS     ?= ./imaging ./daemon ./models ./kernels/cpu
+
+fuzz:
+	@for pkg in $(FUZZ_PKGS); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz: $$pkg $$target for $(FUZZTIME)"; \
+			$(GO) test $$pkg -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) \
+				-parallel $(FUZZ_PARALLEL) || exit 1; \
+		done; \
+	done
 
 clean:
 	rm -rf bin $(CACHE)
