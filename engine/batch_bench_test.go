@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -91,5 +94,69 @@ func BenchmarkBatchStaging(b *testing.B) {
 		copy(out, batchOut[len(out):])
 		clear(batchIn[len(in):])
 		clear(batchOut[len(out):])
+	}
+}
+
+// busyBackend adds up the time its backend spends in Run.
+type busyBackend struct {
+	Backend
+	busy time.Duration // written only by the pipeline's batch worker
+}
+
+func (b *busyBackend) Run(ctx context.Context, in, out []float32, n int) (time.Duration, error) {
+	start := time.Now()
+	d, err := b.Backend.Run(ctx, in, out, n)
+	b.busy += time.Since(start)
+	return d, err
+}
+
+func (b *busyBackend) Close() error { return nil }
+
+// BenchmarkPipelineBusy sends six jobs at once through pipelines with
+// MaxBatch 1 and 2 and reports the share of the wall time the backend was
+// running (busy-%) and the images per second. Decoding, preprocessing and
+// encoding run beside inference, so busy-% should miss 100 only by the
+// first decode and the last encode of each round.
+func BenchmarkPipelineBusy(b *testing.B) {
+	const jobs = 6
+	photo := testPhoto(b, 0)
+	if dir := os.Getenv("RMBGD_REFERENCE_DIR"); dir != "" {
+		var err error
+		if photo, err = os.ReadFile(filepath.Join(dir, "coffee.png")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, maxBatch := range []int{1, 2} {
+		b.Run(fmt.Sprintf("max-batch=%d", maxBatch), func(b *testing.B) {
+			backend := &busyBackend{Backend: cpuBackend(b)}
+			p, err := NewPipeline(backend, PipelineConfig{BatchConfig: BatchConfig{
+				MaxBatch: maxBatch}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			if err := p.Warm(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			backend.busy = 0
+
+			start := time.Now()
+			for b.Loop() {
+				var wg sync.WaitGroup
+				for range jobs {
+					wg.Go(func() {
+						res, err := p.Remove(context.Background(), Job{Image: photo})
+						if err != nil {
+							b.Error(err)
+						}
+						res.Release()
+					})
+				}
+				wg.Wait()
+			}
+			wall := time.Since(start)
+			b.ReportMetric(100*backend.busy.Seconds()/wall.Seconds(), "busy-%")
+			b.ReportMetric(float64(jobs*b.N)/wall.Seconds(), "images/s")
+		})
 	}
 }

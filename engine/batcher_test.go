@@ -73,7 +73,7 @@ func newTestPipeline(t *testing.T, cfg BatchConfig, gated bool) (*Pipeline, *tes
 
 // testPhoto encodes a small synthetic photo as PNG: a gradient background
 // with a disc (kind 0) or a tilted bar (kind 1) in front.
-func testPhoto(t *testing.T, kind int) []byte {
+func testPhoto(t testing.TB, kind int) []byte {
 	t.Helper()
 	w, h := 320, 240
 	if kind == 1 {
