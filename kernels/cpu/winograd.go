@@ -10,15 +10,17 @@ import "runtime"
 //
 // for a 4×4 input patch d and 3×3 kernel g. The weights are transformed
 // once by NewConv. Run transforms the input patches of 48 tiles at a time
-// into a per-worker buffer U[16][InC][48], reading the unpadded input with
-// masked loads that supply the zero padding. It multiplies each of the 16
-// positions by its InC×OutC weight matrix into M[16][OutC][48] with the
-// direct convolution's micro-kernel (one tap, no bias) and transforms M
-// back into the output. A dilation d spaces the tile's outputs and the
-// patch's pixels d apart, which changes only how the transforms gather
-// and scatter. The transforms only add and subtract, and the weight
-// transform halves, so rounding stays within a few float32 ulps of the
-// direct sum.
+// into a per-worker buffer U[16][InC][48]; with AVX-512 it reads the
+// unpadded input with masked loads that supply the zero padding, with
+// AVX2 the direct path's padded copy. It multiplies each of the 16
+// positions by its InC×OutC weight matrix into M[16][OutC][48]
+// (winogradGemmAVX512, or the direct micro-kernel with one tap and no
+// bias for AVX2) and transforms M back into the output, adding bias and
+// ReLU. With AVX2 a group is 24 tiles. A dilation d spaces the tile's
+// outputs and the patch's pixels d apart, which changes only how the
+// transforms gather and scatter. The transforms only add and subtract,
+// and the weight transform halves, so rounding stays within a few float32
+// ulps of the direct sum.
 
 const (
 	// winogradMinChannels is the smallest InC and OutC worth the input
@@ -32,8 +34,8 @@ const (
 	// direct path even at that size.
 	winogradMaxWeights = 1024 * 512
 	// winogradMinWidth is the smallest output width for the Winograd
-	// path: a vector holds 16 tiles of a tile row, so narrower images
-	// leave lanes empty.
+	// path: an AVX-512 vector covers 32 output columns of a tile row, so
+	// narrower images leave lanes empty.
 	winogradMinWidth = 32
 	// winogradTiles is the number of tiles in one group: the 48
 	// positions of the micro-kernel.
