@@ -285,15 +285,23 @@ func convertPaletted(img *Image, alpha []uint8, s *image.Paletted) {
 func convertCMYK(img *Image, s *image.CMYK) {
 	b := s.Rect
 	for y := 0; y < b.Dy(); y++ {
-		src := s.Pix[y*s.Stride:][:4*b.Dx()]
-		dst := img.rgbRow(b.Min.Y+y, b.Min.X, b.Dx())
-		for x := 0; x < b.Dx(); x++ {
-			p := src[4*x : 4*x+4 : 4*x+4]
-			k := 255 - uint32(p[3])
-			dst[3*x] = uint8(((255-uint32(p[0]))*k + 127) / 255)
-			dst[3*x+1] = uint8(((255-uint32(p[1]))*k + 127) / 255)
-			dst[3*x+2] = uint8(((255-uint32(p[2]))*k + 127) / 255)
-		}
+		cmykToRGB(img.rgbRow(b.Min.Y+y, b.Min.X, b.Dx()), s.Pix[y*s.Stride:][:4*b.Dx()])
+	}
+}
+
+// convertCMYKPix is convertCMYK for packed rows of img's size.
+func convertCMYKPix(img *Image, pix []uint8) {
+	cmykToRGB(img.RGB, pix[:4*img.Width*img.Height])
+}
+
+func cmykToRGB(dst, src []uint8) {
+	for x := 0; x < len(src)/4; x++ {
+		p := src[4*x : 4*x+4 : 4*x+4]
+		k := 255 - uint32(p[3])
+		d := dst[3*x : 3*x+3 : 3*x+3]
+		d[0] = uint8(((255-uint32(p[0]))*k + 127) / 255)
+		d[1] = uint8(((255-uint32(p[1]))*k + 127) / 255)
+		d[2] = uint8(((255-uint32(p[2]))*k + 127) / 255)
 	}
 }
 

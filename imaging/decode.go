@@ -186,6 +186,13 @@ func decodeImage(format string, data []byte, cfg image.Config, jpg *jpegInfo) (*
 		return decodeWebPFirstFrame(data, cfg)
 	}
 
+	if format == FormatJPEG && useTurboJPEG {
+		if !jpg.complete {
+			return nil, errIncompleteJPEG
+		}
+		return decodeJPEGTurbo(data, jpg)
+	}
+
 	var src image.Image
 	var err error
 	switch format {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"image/jpeg"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -167,4 +168,57 @@ func BenchmarkEncodeCutoutPhoto(b *testing.B) {
 			b.ReportMetric(float64(buf.Len())/float64(ref.Len()), "size/png-default")
 		})
 	}
+}
+
+// BenchmarkDecodePhoto decodes a 12 MP photo (a reference photo enlarged
+// to 4000×3000) from a baseline 4:2:0 JPEG of quality 90, written by
+// image/jpeg, with each JPEG decoder of this build side by side, and from
+// an RGB PNG written by image/png. Each result is a whole Decode: parsing,
+// colour conversion and the copy into the Image.
+func BenchmarkDecodePhoto(b *testing.B) {
+	const w, h = 4000, 3000
+	img, _ := photoCutout(b, w, h)
+	rgba := image.NewRGBA(image.Rect(0, 0, w, h))
+	for i := range w * h {
+		copy(rgba.Pix[4*i:4*i+3], img.RGB[3*i:3*i+3])
+		rgba.Pix[4*i+3] = 255
+	}
+	var jpg, pngData bytes.Buffer
+	if err := jpeg.Encode(&jpg, rgba, &jpeg.Options{Quality: 90}); err != nil {
+		b.Fatal(err)
+	}
+	if err := png.Encode(&pngData, rgba); err != nil {
+		b.Fatal(err)
+	}
+
+	run := func(b *testing.B, data []byte) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		start := time.Now()
+		cpuStart, cpuOK := processCPUTime()
+		for b.Loop() {
+			dec, err := Decode(data, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			dec.Release()
+		}
+		b.ReportMetric(w*h/1e6/(time.Since(start).Seconds()/float64(b.N)), "MP/s")
+		if cpuEnd, ok := processCPUTime(); ok && cpuOK {
+			b.ReportMetric(w*h/1e6/((cpuEnd-cpuStart).Seconds()/float64(b.N)), "MP/cpu-s")
+		}
+	}
+	b.Run("jpeg/image-jpeg", func(b *testing.B) {
+		defer func(v bool) { useTurboJPEG = v }(useTurboJPEG)
+		useTurboJPEG = false
+		run(b, jpg.Bytes())
+	})
+	if haveTurboJPEG {
+		b.Run("jpeg/libjpeg-turbo", func(b *testing.B) {
+			defer func(v bool) { useTurboJPEG = v }(useTurboJPEG)
+			useTurboJPEG = true
+			run(b, jpg.Bytes())
+		})
+	}
+	b.Run("png/image-png", func(b *testing.B) { run(b, pngData.Bytes()) })
 }

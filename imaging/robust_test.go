@@ -132,6 +132,10 @@ func TestEncodeCarriesICC(t *testing.T) {
 // with a typed error or, where the cut only drops a trailer, decode to the
 // full file's pixels. None may give a picture padded with made-up pixels.
 func TestDecodeTruncatedPrefixes(t *testing.T) {
+	jpegDecoders(t, testDecodeTruncatedPrefixes)
+}
+
+func testDecodeTruncatedPrefixes(t *testing.T) {
 	var gifBuf bytes.Buffer
 	if err := gif.Encode(&gifBuf, quadrants(13, 9), nil); err != nil {
 		t.Fatal(err)
