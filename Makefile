@@ -17,7 +17,7 @@ MODEL    := $(RMBGD_HOME)/models/isnet_fp16.onnx
 # Photos whose raw model output is compared with ONNX Runtime's.
 GOLDEN_PHOTOS := astronaut.png coffee_exif6.jpg
 
-.PHONY: all build model run test vet golden ort-deps bench-cpu fuzz clean
+.PHONY: all build model run test vet golden ort-deps bench-cpu fuzz clean bench-gate
 
 all: build
 
@@ -58,8 +58,17 @@ vet:
 test: model golden vet
 	RMBGD_REQUIRE_MODEL=1 RMBGD_GOLDEN_DIR=$(GOLDEN) RMBGD_REFERENCE_DIR=$(REFERENCE) \
 	RMBGD_ORTREF=$(SHARED)/tools/ortref/ortref RMBGD_SKELETON=$(SHARED)/models/isnet_skeleton.onnx \
+	RMBGD_REQUIRE_PROMETHEUS=1 \
 		$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -count=1 -tags noasm ./kernels/...
+	$(MAKE) --no-print-directory bench-gate
+
+# The daemon's overhead over inference: bin/rmbgd serves on a loopback port
+# and gets a synthetic 2 MP JPEG 25 times in sequence; the gate fails when
+# the median end-to-end latency exceeds the median infer time (from
+# Server-Timing) by more than 10%. Tail latency is printed, not gated.
+bench-gate: build model
+	$(BIN) bench gate --requests 25
 
 # Speed against ONNX Runtime on this machine, side by side in one run.
 # ONNX Runtime runs before and after rmbgd's requests, in the same command,

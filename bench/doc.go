@@ -6,4 +6,12 @@
 // for the same model, which bench/ort/ort.js measures before and after
 // rmbgd's requests in the same command. Only the ratio is meaningful on a
 // shared machine.
+//
+// RunLoad loads a running daemon in an open loop or a closed one. The open
+// loop sends at scheduled times, evenly spaced or as a Poisson process, and
+// counts each latency from its scheduled time, so that a slow server cannot
+// slow the client down and hide its own delay. The closed loop runs N
+// clients that each send in sequence. RunGate
+// starts the daemon binary and checks that its overhead over the model's
+// inference time stays within a fraction of that time.
 package bench

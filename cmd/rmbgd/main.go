@@ -6,6 +6,8 @@
 //	rmbgd model fetch   download and verify a model
 //	rmbgd model path    print the path of the installed model
 //	rmbgd bench cpu     measure end-to-end latency on the CPU backend
+//	rmbgd bench load    load a running daemon and report latency percentiles
+//	rmbgd bench gate    fail when the daemon's overhead exceeds 10% of inference
 //	rmbgd version       print the version
 //
 // Every subcommand prints its flags with -h. Exit status: 0 on success, 1
@@ -42,7 +44,7 @@ func commands() []command {
 		{"serve", "serve the HTTP API", runServe},
 		{"cut", "cut out the foreground of image files, without HTTP", runCut},
 		{"model", "download a model or print its path (fetch, path)", runModel},
-		{"bench", "measure end-to-end latency against ONNX Runtime (cpu)", runBench},
+		{"bench", "benchmarks: cpu (against ONNX Runtime), load, gate", runBench},
 		{"version", "print the version", runVersion},
 	}
 }
