@@ -467,3 +467,26 @@ func TestDecodeAnimatedWebPFramePastCanvas(t *testing.T) {
 		t.Fatalf("error %v, want DecodeError", err)
 	}
 }
+
+// TestDecodeAPNGDefaultImage checks that an animated PNG decodes to its
+// default image (the IDAT data), its animation chunks ignored.
+func TestDecodeAPNGDefaultImage(t *testing.T) {
+	p := pngCase(imagingtest.RGB, 8)
+	data := p.Encode()
+	actl := imagingtest.AppendPNGChunk(nil, "acTL", []byte{0, 0, 0, 2, 0, 0, 0, 0})
+	fctl := imagingtest.AppendPNGChunk(nil, "fcTL", make([]byte, 26))
+	fdat := imagingtest.AppendPNGChunk(nil, "fdAT", []byte{0, 0, 0, 1, 0x78, 0x01})
+	iend := len(data) - 12 // the IEND chunk has no data
+	apng := append(append([]byte{}, data[:33]...), actl...) // after the signature and IHDR
+	apng = append(apng, data[33:iend]...)
+	apng = append(apng, fctl...)
+	apng = append(apng, fdat...)
+	apng = append(apng, data[iend:]...)
+
+	img := decode(t, apng)
+	defer img.Release()
+	want, _ := expectedPNG(p)
+	if img.Width != p.Width || img.Height != p.Height || !bytes.Equal(img.RGB, want) {
+		t.Errorf("got %d×%d %v, want the default image %v", img.Width, img.Height, img.RGB, want)
+	}
+}
