@@ -476,7 +476,7 @@ func TestDecodeAPNGDefaultImage(t *testing.T) {
 	actl := imagingtest.AppendPNGChunk(nil, "acTL", []byte{0, 0, 0, 2, 0, 0, 0, 0})
 	fctl := imagingtest.AppendPNGChunk(nil, "fcTL", make([]byte, 26))
 	fdat := imagingtest.AppendPNGChunk(nil, "fdAT", []byte{0, 0, 0, 1, 0x78, 0x01})
-	iend := len(data) - 12 // the IEND chunk has no data
+	iend := len(data) - 12                                  // the IEND chunk has no data
 	apng := append(append([]byte{}, data[:33]...), actl...) // after the signature and IHDR
 	apng = append(apng, data[33:iend]...)
 	apng = append(apng, fctl...)
