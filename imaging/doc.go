@@ -104,9 +104,9 @@
 // The build tag turbojpeg decodes JPEG with libjpeg-turbo instead, linked
 // statically from Debian's libturbojpeg0-dev, with the same checks and
 // results (its pixels are libjpeg-turbo's exactly, as sharp's are). On a
-// 12 MP photo on the development machine (BenchmarkDecodePhoto) it
-// decodes about 7 times faster per CPU second than image/jpeg, which takes
-// about 0.2 s there; against a model run of well over a second at any
+// 12 MP photo on the development machine (BenchmarkDecodePhoto; figures
+// in bench/RESULTS.md) it decodes 6 to 7 times faster per CPU second than
+// image/jpeg, which takes about 0.17 s of CPU there; against a model run of well over a second at any
 // input size that is a few percent of a request, so the default build
 // stays pure Go and needs no C toolchain.
 //
