@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -111,5 +112,31 @@ func TestStalledHeaderTimesOut(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestTimeout {
 		t.Errorf("status %d, want 408", resp.StatusCode)
+	}
+}
+
+func TestStalledBodyLogsForwardedClient(t *testing.T) {
+	ts := startServer(t, Config{BodyTimeout: 200 * time.Millisecond,
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}, &pngRemover{})
+
+	conn, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	fmt.Fprintf(conn, "POST /v1/remove HTTP/1.1\r\nHost: test\r\nContent-Type: image/png\r\n"+
+		"X-Forwarded-For: 203.0.113.9\r\nContent-Length: 1000\r\n\r\npart")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("reading the response: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Fatalf("status %d, want 408", resp.StatusCode)
+	}
+	waitFor(t, "the access log line", func() bool { return len(loggedClients(t, ts)) == 1 })
+	if ips := loggedClients(t, ts); ips[0] != "203.0.113.9" {
+		t.Errorf("client_ip %s, want the forwarded 203.0.113.9", ips[0])
 	}
 }

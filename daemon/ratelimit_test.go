@@ -251,3 +251,26 @@ func loggedClients(t *testing.T, ts *testServer) []string {
 	}
 	return ips
 }
+
+func TestRateLimitReadErrors(t *testing.T) {
+	ts := startServer(t, Config{Rate: 0.01, Burst: 1, MaxBody: 1 << 10}, &pngRemover{})
+
+	// A body over MaxBody is rejected by fasthttp before the handler runs;
+	// the response still carries the headers and the request its token.
+	resp, body := send(t, "POST", ts.url+"/v1/remove", "image/png", make([]byte, 4<<10), nil)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413 (%s)", resp.StatusCode, body)
+	}
+	if got := resp.Header.Get("X-RateLimit-Limit"); got != "1" {
+		t.Errorf("413: X-RateLimit-Limit %q, want 1", got)
+	}
+	if got := resp.Header.Get("X-RateLimit-Remaining"); got != "0" {
+		t.Errorf("413: X-RateLimit-Remaining %q, want 0", got)
+	}
+	if h := sendRated(t, ts, nil); h.status != http.StatusTooManyRequests {
+		t.Errorf("request after the 413: status %d, want 429", h.status)
+	}
+	if h := sendRated(t, ts, nil); h.retryAfter == "" {
+		t.Error("429 has no Retry-After")
+	}
+}
