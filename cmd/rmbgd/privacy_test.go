@@ -506,8 +506,8 @@ func searchMemory(t testing.TB, pid int, needles map[string][]byte) map[string][
 // base64 text of the JSON request (the needles give the sizes). It reads
 // /proc/PID/mem, so it needs root or CAP_SYS_PTRACE. To see it fail,
 // remove the clear in daemon/bufpool.go's put (then the JSON request's
-// decoded PNG stays in its pooled buffer), the clear calls in
-// Image.Release (imaging/decode.go), or the deferred clear of the request
+// decoded PNG stays in its pooled buffer), the clear in imaging/pool.go's
+// putBytes (the decoded pixels stay), or the deferred clear of the request
 // body in daemon/remove.go.
 //
 // The markers that are short or come first in a request (credentials,
