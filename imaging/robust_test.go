@@ -10,6 +10,7 @@ import (
 	"image/color"
 	"image/gif"
 	"io"
+	"math/rand/v2"
 	"runtime"
 	"testing"
 
@@ -271,4 +272,30 @@ func TestPipelineShapes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDecodeAfterCorruptJPEG decodes a valid JPEG after each of many
+// corrupt ones: a decoder that keeps state from a failed call (a reused
+// libjpeg-turbo instance, for one) must not fail the next file.
+func TestDecodeAfterCorruptJPEG(t *testing.T) {
+	jpegDecoders(t, func(t *testing.T) {
+		valid := encodeJPEG(t, smoothNRGBA(40, 24), 90)
+		want := decode(t, valid)
+		defer want.Release()
+		rng := rand.New(rand.NewPCG(7, 7))
+		for i := range 200 {
+			if img, err := Decode(imagingtest.Mutate(valid, rng), 0); err == nil {
+				img.Release()
+			}
+			img, err := Decode(valid, 0)
+			if err != nil {
+				t.Fatalf("after corrupt file %d: %v", i, err)
+			}
+			same := bytes.Equal(img.RGB, want.RGB)
+			img.Release()
+			if !same {
+				t.Fatalf("after corrupt file %d: the valid file decodes to other pixels", i)
+			}
+		}
+	})
 }

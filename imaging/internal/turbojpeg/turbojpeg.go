@@ -22,8 +22,9 @@ import (
 // Available reports that this build has the libjpeg-turbo decoder.
 const Available = true
 
-// handles keeps decompressor instances for reuse; each is used by one
-// goroutine at a time. Instances beyond its capacity are destroyed.
+// handles keeps decompressor instances for reuse after successful calls;
+// each is used by one goroutine at a time. Instances beyond its capacity
+// are destroyed.
 var handles = make(chan C.tjhandle, 16)
 
 // flags make warnings fatal, so that a truncated or corrupt file is an
@@ -45,7 +46,15 @@ func Decode(data []byte, alloc func(n int) []byte) (pix []byte, w, h int, cmyk b
 	if hd == nil {
 		return nil, 0, 0, false, errors.New("libjpeg-turbo: cannot create a decompressor")
 	}
-	defer put(hd)
+	// An instance that failed keeps state from the failed file (its
+	// tables, for one) and can fail the next one, so it is not reused.
+	defer func() {
+		if err != nil {
+			C.tjDestroy(hd)
+			return
+		}
+		put(hd)
+	}()
 
 	src := (*C.uchar)(unsafe.Pointer(&data[0]))
 	size := C.ulong(len(data))
