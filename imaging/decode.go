@@ -243,7 +243,7 @@ func decodeJPEG(data []byte, info *jpegInfo) (image.Image, error) {
 	if c, ok := src.(*image.CMYK); ok && insertAdobe {
 		// image/jpeg inverts the samples of an Adobe CMYK JPEG, where 255
 		// means no ink. Without the Adobe segment, libjpeg takes the stored
-		// samples as ink amounts; undo the inversion to match.
+		// samples as ink amounts, so the inversion is undone to match.
 		for i, v := range c.Pix {
 			c.Pix[i] = 255 - v
 		}

@@ -21,8 +21,8 @@ const (
 	markerAPP14 = 0xee
 )
 
-// jpegInfo is what scanJPEG reads from a JPEG's markers without decoding
-// any pixel.
+// jpegInfo is the summary of a JPEG's markers that scanJPEG reads without
+// decoding any pixel.
 type jpegInfo struct {
 	sof        byte    // the frame's SOFn marker; 0 when there is none
 	precision  int     // bits per sample
@@ -39,7 +39,7 @@ type jpegInfo struct {
 	complete bool
 }
 
-// jpegVariant names the JPEG processes image/jpeg does not implement, for
+// variant names the JPEG processes image/jpeg does not implement, for
 // an UnsupportedFormatError, or returns "" for a supported frame.
 func (info *jpegInfo) variant() string {
 	switch info.sof {
@@ -58,7 +58,8 @@ func (info *jpegInfo) variant() string {
 	return ""
 }
 
-var errIncompleteJPEG = errors.New("the scans do not cover every coefficient: the file is cut short")
+var errIncompleteJPEG = errors.New("the JPEG scans do not cover every coefficient, " +
+	"so the file is cut short")
 
 // scanJPEG walks the markers of a JPEG from SOI to EOI. Entropy-coded data
 // is skipped with a byte search, so the cost is about that of reading the

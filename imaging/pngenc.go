@@ -31,7 +31,7 @@ const (
 // The image data is cut into strips of about stripSize bytes, each
 // compressed on its own, so the level can change from strip to strip.
 // Cut-out rows take the Paeth filter, vectorised with AVX2 where the CPU
-// has it; on photos it predicts best, and on flat areas it leaves zeros
+// has it. On photos it predicts best, and on flat areas it leaves zeros
 // for LZ77 to match. Mask rows take the filter that libpng's heuristic
 // picks on a sample of the row.
 //
@@ -206,11 +206,11 @@ func getFlateWriter(level int, w io.Writer) *flate.Writer {
 // goes back.
 var probeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// probeEvery is how often, in strips, the adaptive level compresses a
-// sample of probeSize bytes of a strip, in probePieces evenly spaced
-// pieces, both ways to choose the level of that strip and the next ones;
-// the first strip is always probed. A strip no longer than probeSize is
-// probed whole and written as the smaller output.
+// probeEvery is how often, in strips, the adaptive level probes: it
+// compresses a sample of probeSize bytes of a strip, in probePieces evenly
+// spaced pieces, both ways, and the result sets the level of that strip
+// and the next ones. The first strip is always probed. A strip no longer
+// than probeSize is probed whole and written as the smaller output.
 const (
 	probeEvery  = 2
 	probeSize   = 64 << 10
@@ -223,9 +223,10 @@ const lzGain = 0.9
 
 // stripDeflater compresses strips of a zlib stream as consecutive runs of
 // deflate blocks. Each strip starts a new compressor, so a strip never
-// refers back to the one before it, and ends with a sync flush (an empty
-// stored block), so the next strip starts on a byte boundary: the
-// concatenation is one valid deflate stream.
+// refers back to the one before it. Each strip but the last ends with a
+// sync flush (an empty stored block), so the next one starts on a byte
+// boundary, and the last ends with the final block. The concatenation is
+// one valid deflate stream.
 type stripDeflater struct {
 	level    int // PNGEncoder.Level
 	lz       bool
@@ -267,7 +268,7 @@ func (z *stripDeflater) compress(w io.Writer, strip []byte, final bool) error {
 }
 
 // sample gathers probePieces evenly spaced pieces of strip, probeSize
-// bytes in all, so that a probe sees the whole strip's content.
+// bytes in all, so that a probe covers the whole strip's content.
 func (z *stripDeflater) sample(strip []byte) []byte {
 	if z.sampleBuf == nil {
 		z.sampleBuf = getBytes(probeSize)

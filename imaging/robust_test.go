@@ -129,7 +129,7 @@ func TestEncodeCarriesICC(t *testing.T) {
 	})
 }
 
-// TestDecodeTruncated checks every prefix of valid files: each must fail
+// TestDecodeTruncatedPrefixes checks every prefix of valid files: each must fail
 // with a typed error or, where the cut only drops a trailer, decode to the
 // full file's pixels. None may give a picture padded with made-up pixels.
 func TestDecodeTruncatedPrefixes(t *testing.T) {
