@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"image"
@@ -709,6 +710,41 @@ func TestCorpusMutations(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("healthz after the mutations: %d", resp.StatusCode)
+	}
+}
+
+// TestCorpusFormatHints sends images whose declared type or file name
+// names another format: the magic bytes decide.
+func TestCorpusFormatHints(t *testing.T) {
+	url := corpusServer(t, Config{}, newDecodeOnlyPipeline(t)) + "/v1/remove"
+	pngData := halvesPNG(imagingtest.RGB, 8, 24, 16, []uint16{1, 2, 3}, []uint16{4, 5, 6}).Encode()
+	jpegData := goJPEG(t, 32, 16)
+	tests := []struct {
+		name, contentType string
+		body              []byte
+		w                 int
+	}{
+		{"png-declared-jpeg", "image/jpeg", pngData, 24},
+		{"jpeg-declared-heic", "image/heic", jpegData, 32},
+		{"json-named-heic", "application/json", []byte(`{"image":"` +
+			base64.StdEncoding.EncodeToString(jpegData) +
+			`","filename":"photo.heic","content_type":"image/heic"}`), 32},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := corpusClient.Post(url, tc.contentType, bytes.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d, body %s", resp.StatusCode, body)
+			}
+			if got := resp.Header.Get("X-Width"); got != strconv.Itoa(tc.w) {
+				t.Errorf("X-Width %s, want %d", got, tc.w)
+			}
+		})
 	}
 }
 
