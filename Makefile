@@ -58,6 +58,7 @@ vet:
 test: model golden vet
 	RMBGD_REQUIRE_MODEL=1 RMBGD_GOLDEN_DIR=$(GOLDEN) RMBGD_REFERENCE_DIR=$(REFERENCE) \
 	RMBGD_ORTREF=$(SHARED)/tools/ortref/ortref RMBGD_SKELETON=$(SHARED)/models/isnet_skeleton.onnx \
+	RMBGD_REQUIRE_STRACE=1 \
 	RMBGD_REQUIRE_PROMETHEUS=1 \
 		$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -count=1 -tags noasm ./kernels/...
