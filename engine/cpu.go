@@ -130,8 +130,8 @@ func (b *CPUBackend) Threads() int { return b.pool.Workers() }
 // ArenaBytes returns the size of the activation arena.
 func (b *CPUBackend) ArenaBytes() int { return b.arena.Bytes() }
 
-// Run executes the plan. It checks ctx between steps, so a cancelled run
-// stops within one layer.
+// Run executes the plan and wipes the arena before it returns. It checks ctx
+// between steps, so a cancelled run stops within one layer.
 func (b *CPUBackend) Run(ctx context.Context, in, out []float32, n int) (time.Duration, error) {
 	if n < 1 || n > b.maxBatch {
 		return 0, fmt.Errorf("batch of %d images, backend takes 1 to %d", n, b.maxBatch)
@@ -144,6 +144,9 @@ func (b *CPUBackend) Run(ctx context.Context, in, out []float32, n int) (time.Du
 	}
 
 	start := time.Now()
+	// The activations are derived from the images: wipe them on every
+	// return, so no run leaves them in the arena for the next request.
+	defer b.arena.Wipe()
 	copy(input, in)
 	for i := range b.steps {
 		if err := ctx.Err(); err != nil {
