@@ -13,22 +13,21 @@ import (
 // read buffers, the Go heap, goroutine stacks), which locking rmbgd's own
 // pools would miss.
 //
-// It fails when the kernel rejects the lock: without CAP_IPC_LOCK, a
-// process may lock no more than RLIMIT_MEMLOCK bytes, and the default of
-// 8 MiB is far below what the model needs. The error then wraps
-// [ErrMemoryLockRefused]. A later allocation that would pass the limit
-// fails in the kernel, so the caller must check the limit before relying
-// on MCL_FUTURE: LockProcessMemory does that and rejects a finite limit.
+// Without CAP_IPC_LOCK a process may lock at most RLIMIT_MEMLOCK bytes, and
+// under MCL_FUTURE a later mmap that would pass that limit fails, which the
+// Go runtime cannot survive. So LockProcessMemory rejects any finite limit
+// when the process lacks CAP_IPC_LOCK, even one large enough today. The
+// error wraps [ErrMemoryLockRejected], also when mlockall itself fails.
 func LockProcessMemory() error {
 	var lim unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_MEMLOCK, &lim); err != nil {
 		return fmt.Errorf("read RLIMIT_MEMLOCK: %w", err)
 	}
 	if lim.Cur != unix.RLIM_INFINITY && !hasIPCLock() {
-		return fmt.Errorf("%w: RLIMIT_MEMLOCK is %d KiB", ErrMemoryLockRefused, lim.Cur>>10)
+		return fmt.Errorf("%w: RLIMIT_MEMLOCK is %d KiB", ErrMemoryLockRejected, lim.Cur>>10)
 	}
 	if err := unix.Mlockall(unix.MCL_CURRENT | unix.MCL_FUTURE); err != nil {
-		return fmt.Errorf("%w: mlockall: %w", ErrMemoryLockRefused, err)
+		return fmt.Errorf("%w: mlockall: %w", ErrMemoryLockRejected, err)
 	}
 	return nil
 }

@@ -5,8 +5,8 @@ package tensor
 import "fmt"
 
 // LockProcessMemory is not implemented outside Linux and always returns an
-// error wrapping [ErrMemoryLockRefused].
+// error wrapping [ErrMemoryLockRejected].
 // TODO: use mlockall on the other Unix systems that have it.
 func LockProcessMemory() error {
-	return fmt.Errorf("%w: not implemented on this system", ErrMemoryLockRefused)
+	return fmt.Errorf("%w: not implemented on this system", ErrMemoryLockRejected)
 }
