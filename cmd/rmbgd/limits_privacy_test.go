@@ -80,12 +80,12 @@ func asNobody(cmd *exec.Cmd) {
 	}
 }
 
-// TestPrivacyLimits checks what serve sets up before it reads a request:
-// a core file size limit of 0, a process that is not dumpable, and memory
-// locked in RAM, or a warning with the fix where the memory lock limit
-// refuses it. Dumpable is seen from outside through proc(5): the files of
-// /proc/PID belong to root:root instead of the process's user when it is
-// not dumpable, so the daemon runs as user 65534 for that check. To see it
+// TestPrivacyLimits checks what serve sets up before it reads a request: a
+// core file size limit of 0, a process that is not dumpable, and memory
+// locked in RAM. Where the memory lock limit rejects the lock, serve must
+// log a warning with the fix. By proc(5), the files of /proc/PID belong to
+// root:root instead of the process's user when it is not dumpable, so the
+// daemon runs as user 65534 for that check. To see it
 // fail, remove the Setrlimit or the Prctl call in
 // cmd/rmbgd/coredump_linux.go, or the lockMemory call in serve.go.
 func TestPrivacyLimits(t *testing.T) {

@@ -28,10 +28,10 @@ import (
 )
 
 // The privacy tests run the real binary with the real model and check what
-// an uploaded image leaves behind: nothing in logs, metrics or responses
-// (markers), nothing in the process's free memory (memory), no file
-// (strace_test.go), and no core dump (limits). Each test says how to break
-// its guarantee on purpose to see it fail.
+// an uploaded image leaves behind. TestPrivacyMarkers finds nothing in logs,
+// metrics or responses, TestPrivacyMemory nothing in free memory,
+// TestStraceNoFiles no file and TestPrivacyLimits no core dump. Each test
+// says how to break its guarantee on purpose to see it fail.
 
 // Markers carried by the requests. None of them may leave the process
 // except as the image the client asked for.
@@ -501,10 +501,10 @@ func searchMemory(t testing.TB, pid int, needles map[string][]byte) map[string][
 
 // TestPrivacyMemory checks that once the requests of the mix have ended, no
 // copy of the image is left in the daemon's memory, in pooled buffers or in
-// heap memory freed by the garbage collector: not three rows of decoded
-// pixels, not the PNG bytes past the first 4 KiB of the upload, not the
-// base64 text of the JSON request (the needles give the sizes). It reads
-// /proc/PID/mem, so it needs root or CAP_SYS_PTRACE. To see it fail,
+// heap memory freed by the garbage collector. It searches for three rows of
+// decoded pixels, the PNG bytes past the first 4 KiB of the upload and
+// their base64 text. It reads /proc/PID/mem, so it needs root or
+// CAP_SYS_PTRACE. To see it fail,
 // remove the clear in daemon/bufpool.go's put (then the JSON request's
 // decoded PNG stays in its pooled buffer), the clear in imaging/pool.go's
 // putBytes (the decoded pixels stay), or the deferred clear of the request
@@ -541,10 +541,9 @@ func TestPrivacyMemory(t *testing.T) {
 	}
 	// TODO: fasthttp keeps each connection's last 4 KiB read (request line,
 	// headers, the start of the body) and its parsed header values in pooled
-	// buffers that it never zeroes, and mime.ParseMediaType copies a
-	// multipart filename into strings; those copies stay in RAM (locked,
-	// so never swapped) until reused. Assert these once the daemon reads
-	// requests through buffers it wipes.
+	// buffers that it never zeroes. mime.ParseMediaType copies a multipart
+	// filename into strings. Those copies stay in locked RAM until reused.
+	// Assert these once the daemon reads requests through buffers it wipes.
 	known := map[string][]byte{
 		"png text chunk": []byte(markerText),
 		"filename":       []byte(markerFilename),

@@ -118,7 +118,7 @@ func straceChild(t testing.TB, stracePID int) int {
 }
 
 // TestStraceNoFiles runs the daemon under strace with the real model,
-// serves good, bad and cancelled requests, stops it with SIGTERM, and
+// serves good, bad and cancelled requests and stops it with SIGTERM. It
 // fails if any traced call from the ready point on creates, opens for
 // writing, writes, truncates, renames, links or removes a file, or makes a
 // memfd. To see it fail, make daemon/remove.go write the request body
@@ -143,7 +143,7 @@ func TestStraceNoFiles(t *testing.T) {
 		"-o", logPath,
 		bin, "serve", "--model", model, "--max-body", strconv.Itoa(maxBody)}, nil)
 	// strace writes each line as the call returns, so the lines present
-	// once /readyz has answered 200 are the start-up.
+	// once /readyz has returned 200 are the start-up.
 	readyLines := len(readLines(t, logPath))
 
 	sendPrivacyMix(t, d.addr, maxBody)
@@ -180,8 +180,8 @@ func TestStraceNoFiles(t *testing.T) {
 		}
 	}
 	// The mix opens at least three connections (the client's and the two
-	// cancelled ones) and sends 15 removals; fewer in the trace mean it
-	// lost the serving part and checked nothing.
+	// cancelled ones) and sends 15 removals. Fewer in the trace would mean
+	// that it lost the serving part and checked nothing.
 	if accepts < 3 || requests < 10 {
 		t.Errorf("the trace after the ready point shows %d accepts and %d removal "+
 			"requests, expected the mix's", accepts, requests)
