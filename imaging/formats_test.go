@@ -155,6 +155,13 @@ func TestDecodePNGColorTypes(t *testing.T) {
 		tests = append(tests, pngTest{fmt.Sprintf("palette%d", depth), opaquePalette})
 	}
 
+	for _, tc := range append([]pngTest(nil), tests...) {
+		interlaced := tc
+		interlaced.name += "-adam7"
+		interlaced.png.Interlaced = true
+		tests = append(tests, interlaced)
+	}
+
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			img := decode(t, tc.png.Encode())

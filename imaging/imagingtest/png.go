@@ -46,7 +46,15 @@ type PNG struct {
 	// ICC, when set, is written as an iCCP chunk; Exif as an eXIf chunk.
 	ICC  []byte
 	Exif []byte
+
+	// Interlaced writes the image data in the seven Adam7 passes.
+	Interlaced bool
 }
+
+// adam7 lists the Adam7 passes: the first column and row, and the steps
+// between columns and rows (PNG specification, 8.2).
+var adam7 = [7][4]int{{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4}, {0, 2, 2, 4},
+	{1, 0, 2, 2}, {0, 1, 1, 2}}
 
 // Channels returns the samples per pixel of a PNG colour type.
 func Channels(colorType int) int {
@@ -66,7 +74,11 @@ func (p PNG) Encode() []byte {
 	out := []byte("\x89PNG\r\n\x1a\n")
 	ihdr := binary.BigEndian.AppendUint32(nil, uint32(p.Width))
 	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(p.Height))
-	ihdr = append(ihdr, byte(p.BitDepth), byte(p.ColorType), 0, 0, 0)
+	interlace := byte(0)
+	if p.Interlaced {
+		interlace = 1
+	}
+	ihdr = append(ihdr, byte(p.BitDepth), byte(p.ColorType), 0, 0, interlace)
 	out = AppendPNGChunk(out, "IHDR", ihdr)
 	if p.ICC != nil {
 		var z bytes.Buffer
@@ -100,9 +112,22 @@ func (p PNG) Encode() []byte {
 
 	var raw bytes.Buffer
 	ch := Channels(p.ColorType)
-	for y := 0; y < p.Height; y++ {
-		raw.WriteByte(0) // filter type None
-		raw.Write(packRow(p.Samples[y*p.Width*ch:][:p.Width*ch], p.BitDepth))
+	passes := [][4]int{{0, 0, 1, 1}}
+	if p.Interlaced {
+		passes = adam7[:]
+	}
+	for _, pass := range passes {
+		for y := pass[1]; y < p.Height; y += pass[3] {
+			var row []uint16
+			for x := pass[0]; x < p.Width; x += pass[2] {
+				row = append(row, p.Samples[(y*p.Width+x)*ch:][:ch]...)
+			}
+			if len(row) == 0 {
+				break // an empty pass has no rows at all
+			}
+			raw.WriteByte(0) // filter type None
+			raw.Write(packRow(row, p.BitDepth))
+		}
 	}
 	var z bytes.Buffer
 	zw := zlib.NewWriter(&z)
