@@ -98,28 +98,46 @@ func DecodeConfig(data []byte) (format string, width, height int, err error) {
 // over the cap, [DecodeError] for truncated or corrupt data, including a
 // JPEG whose scans stop short of the full image and a panic inside a
 // decoder. data is only read, and is not retained.
-func Decode(data []byte, maxPixels int) (img *Image, err error) {
+func Decode(data []byte, maxPixels int) (*Image, error) {
 	format := sniffFormat(data)
 	if !decodable(format) {
 		return nil, UnsupportedFormatError{Format: format}
 	}
+	return recoverDecode(format, func(img **Image) error {
+		return decodeFormat(format, data, maxPixels, img)
+	})
+}
+
+// recoverDecode runs f, which stores the image in its argument as soon as
+// one exists, and turns a panic in it, from a decoder or from this
+// package, into a DecodeError, releasing (and so wiping) that image.
+func recoverDecode(format string, f func(img **Image) error) (img *Image, err error) {
 	defer func() {
 		if recover() != nil {
 			img.Release()
 			img, err = nil, DecodeError{Format: format, Err: errDecoderPanic}
 		}
 	}()
+	if err := f(&img); err != nil {
+		img.Release()
+		return nil, err
+	}
+	return img, nil
+}
 
+// decodeFormat is Decode for data of a decodable format; it stores the
+// image in *out.
+func decodeFormat(format string, data []byte, maxPixels int, out **Image) error {
 	var jpg jpegInfo
 	if format == FormatJPEG {
 		jpg = scanJPEG(data, false)
 		if v := jpg.variant(); v != "" {
-			return nil, UnsupportedFormatError{Format: v}
+			return UnsupportedFormatError{Format: v}
 		}
 	}
 	cfg, err := decodeHeader(format, data)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	orient := orientation(format, data)
 	if maxPixels > 0 && int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
@@ -127,23 +145,24 @@ func Decode(data []byte, maxPixels int) (img *Image, err error) {
 		if orient >= 5 {
 			w, h = h, w
 		}
-		return nil, TooManyPixelsError{Width: w, Height: h, Max: maxPixels}
+		return TooManyPixelsError{Width: w, Height: h, Max: maxPixels}
 	}
 
-	img, err = decodeImage(format, data, cfg, &jpg)
+	img, err := decodeImage(format, data, cfg, &jpg)
 	if err != nil {
 		var de DecodeError
 		if !errors.As(err, &de) {
 			err = DecodeError{Format: format, Err: err}
 		}
-		return nil, err
+		return err
 	}
+	*out = img
 	img.Format = format
 	img.ICC = decodeICC(format, data, &jpg)
 	if orient != 1 {
 		reorient(img, orient)
 	}
-	return img, nil
+	return nil
 }
 
 // decodeHeader reads the stored (not yet oriented) size from the header.

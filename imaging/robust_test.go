@@ -299,3 +299,30 @@ func TestDecodeAfterCorruptJPEG(t *testing.T) {
 		}
 	})
 }
+
+// TestRecoverDecode checks the guard Decode runs in: a panic becomes a
+// DecodeError, and the image built before it is released, so its pixels
+// are wiped.
+func TestRecoverDecode(t *testing.T) {
+	built := &Image{Width: 1, Height: 1, RGB: []uint8{1, 2, 3}}
+	img, err := recoverDecode(FormatGIF, func(out **Image) error {
+		*out = built
+		var frame []uint8
+		_ = frame[built.Width] // an index out of range, as a decoder bug would cause
+		return nil
+	})
+	var de DecodeError
+	if img != nil || !errors.As(err, &de) || de.Format != FormatGIF ||
+		!errors.Is(err, errDecoderPanic) {
+		t.Fatalf("got %v, %v; want a GIF DecodeError for the panic", img, err)
+	}
+	if built.RGB != nil || built.Width != 0 {
+		t.Error("the image built before the panic was not released")
+	}
+
+	kept := &Image{Width: 1, Height: 1, RGB: []uint8{1, 2, 3}}
+	img, err = recoverDecode(FormatPNG, func(out **Image) error { *out = kept; return nil })
+	if img != kept || err != nil {
+		t.Errorf("without a panic: got %v, %v; want f's image", img, err)
+	}
+}
