@@ -390,9 +390,9 @@ func markerForms() map[string]string {
 // TestPrivacyMarkers checks that no marker of a request (filename,
 // credentials, PNG text, pixels, body text) shows in the daemon's logs, its
 // /metrics page or any response body, through success and every error path.
-// To see it fail, log the request's Authorization header or filename in
-// daemon/server.go's access log, or quote the rest of the string in a
-// malformed_json error.
+// To see it fail, log the request's Authorization header in
+// daemon/server.go's access log, or quote the 8 bytes from the offset in
+// validateString's "invalid escape" error (daemon/jsonreq.go).
 func TestPrivacyMarkers(t *testing.T) {
 	model := privacyModel(t)
 	bin := buildBinary(t)
@@ -417,6 +417,18 @@ func TestPrivacyMarkers(t *testing.T) {
 		for form, marker := range markerForms() {
 			if strings.Contains(text, marker) {
 				t.Errorf("%s contains marker %q", place, form)
+			}
+		}
+	}
+	// An error may quote a byte or two around its offset, but no part of a
+	// filename or image value: no 6 bytes of those markers in a row.
+	for place, text := range places {
+		for _, marker := range []string{markerFilename, markerBase64} {
+			for i := 0; i+6 <= len(marker); i++ {
+				if strings.Contains(text, marker[i:i+6]) {
+					t.Errorf("%s contains %q of marker %q", place, marker[i:i+6], marker)
+					break
+				}
 			}
 		}
 	}
