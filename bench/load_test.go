@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// testDaemon is a loopback HTTP server standing in for rmbgd: it answers
+// testDaemon is a loopback HTTP server in place of rmbgd. It responds to
 // POST /v1/remove after delay with the status that status picks, and
 // records how many requests it served at once.
 type testDaemon struct {

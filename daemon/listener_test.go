@@ -21,8 +21,8 @@ func TestListenerCloseKeepsBacklog(t *testing.T) {
 	}
 	sl := newServerListener(ln)
 
-	// Connections the kernel has completed but nobody has accepted yet,
-	// each with a request written.
+	// Connections the kernel has completed but the server has not accepted
+	// yet, each with a request written.
 	const n = 3
 	var clients []net.Conn
 	for i := range n {

@@ -670,8 +670,8 @@ func TestShutdownDrains(t *testing.T) {
 	addr := ln.Addr().String()
 	img := testPNG(t, 16, 16)
 
-	// One request in the remover; two whose headers are in but whose bodies
-	// are still arriving when the shutdown starts; one connection that has
+	// When the shutdown starts, one request is in the remover, two have sent
+	// their headers but not all of their bodies, and one connection has
 	// sent nothing yet.
 	inFlight := make(chan int, 1)
 	go func() {
