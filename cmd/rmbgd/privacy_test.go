@@ -230,6 +230,7 @@ type privacyRequest struct {
 	body        []byte
 	status      int  // expected status; 0 accepts any
 	success     bool // the response is the image the client asked for
+	timeoutMs   int  // X-Request-Timeout-Ms when not 0
 }
 
 // multipartBody returns a multipart form with data in the "image" part
@@ -287,6 +288,10 @@ func privacyRequests(t testing.TB, maxBody int) []privacyRequest {
 		{name: "multipart truncated png", contentType: truncType, body: truncForm, status: 0},
 		{name: "raw truncated png", contentType: "image/png",
 			body: pngData[:len(pngData)/2], status: 0},
+		// An inference takes far longer than 50 ms, so the deadline passes
+		// while the image is in the engine.
+		{name: "timed out", contentType: "image/png", body: pngData, status: 0,
+			timeoutMs: 50},
 		{name: "oversized", contentType: "image/png",
 			body:   bytes.Repeat([]byte(markerBody), maxBody/len(markerBody)+10),
 			status: http.StatusRequestEntityTooLarge},
@@ -306,6 +311,9 @@ func sendPrivacyRequest(t testing.TB, addr string, r privacyRequest) []byte {
 	req.Header.Set("Authorization", "Bearer "+markerAuth)
 	req.Header.Set("X-API-Key", markerKey)
 	req.Header.Set("X-Signature", "t=1,kid=k,v1="+markerSig)
+	if r.timeoutMs != 0 {
+		req.Header.Set("X-Request-Timeout-Ms", strconv.Itoa(r.timeoutMs))
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		// The server may close an oversized upload before reading it all.

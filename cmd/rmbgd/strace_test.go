@@ -180,7 +180,7 @@ func TestStraceNoFiles(t *testing.T) {
 		}
 	}
 	// The mix opens at least three connections (the client's and the two
-	// cancelled ones) and sends 15 removals. Fewer in the trace would mean
+	// cancelled ones) and sends 16 removals. Fewer in the trace would mean
 	// that it lost the serving part and checked nothing.
 	if accepts < 3 || requests < 10 {
 		t.Errorf("the trace after the ready point shows %d accepts and %d removal "+
