@@ -380,7 +380,7 @@ func paletteGIF(t *testing.T, w, h int) []byte {
 // TestCorpusModel sends every decodable class through the server and the
 // real model (about 1.5 s each on two cores) and checks the status, the
 // size, the pixels the cut-out keeps, and that its alpha stays under the
-// input's.
+// input's. The inputs that must be rejected run through the same server.
 func TestCorpusModel(t *testing.T) {
 	url := corpusServer(t, Config{}, realPipeline(t)) + "/v1/remove"
 	for _, tc := range modelCorpus(t) {
@@ -447,6 +447,7 @@ func TestCorpusModel(t *testing.T) {
 			}
 		}
 	})
+	checkRejects(t, url)
 	t.Run("jpeg-output-background", func(t *testing.T) {
 		// The left half is fully transparent, so it shows the background.
 		p := halvesPNG(imagingtest.RGBA, 8, 24, 16, []uint16{250, 250, 250, 0},
@@ -562,13 +563,12 @@ func rejectCorpus(t *testing.T) []rejectCase {
 	}
 }
 
-// TestCorpusRejects sends inputs that must be rejected from their header
-// or data, before any inference, through a server with the real model.
-// Their status is never 5xx.
-func TestCorpusRejects(t *testing.T) {
-	url := corpusServer(t, Config{}, realPipeline(t)) + "/v1/remove"
+// checkRejects sends inputs that must be rejected from their header or
+// data, before any inference, and checks status, code and message. Their
+// status is never 5xx.
+func checkRejects(t *testing.T, url string) {
 	for _, tc := range rejectCorpus(t) {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run("reject-"+tc.name, func(t *testing.T) {
 			status, _, body := postImage(t, url, tc.data)
 			if status != tc.status {
 				t.Fatalf("status %d, want %d; body %s", status, tc.status, body)
@@ -780,11 +780,5 @@ func TestCorpusDecodeOnly(t *testing.T) {
 			}
 		})
 	}
-	for _, tc := range rejectCorpus(t) {
-		t.Run("reject-"+tc.name, func(t *testing.T) {
-			if status, _, body := postImage(t, url, tc.data); status != tc.status {
-				t.Errorf("status %d, want %d; body %s", status, tc.status, body)
-			}
-		})
-	}
+	checkRejects(t, url)
 }
