@@ -154,8 +154,8 @@ func (opt *serveOptions) check(maxBody byteSize, trusted string) error {
 }
 
 // lockMemory locks the process memory in RAM before the model loads, so
-// image bytes, pixels, tensors and masks never reach swap. A refusal is
-// logged once with the fix, or returned when required is set.
+// image bytes, pixels, tensors and masks never reach swap. A rejected lock
+// is logged once with the fix, or returned when required is set.
 func lockMemory(log *slog.Logger, required bool) error {
 	err := tensor.LockProcessMemory()
 	if err == nil {
@@ -163,10 +163,10 @@ func lockMemory(log *slog.Logger, required bool) error {
 		return nil
 	}
 	if required {
-		return fmt.Errorf("lock memory (--require-locked-memory): %w; raise the limit with "+
-			"ulimit -l unlimited, LimitMEMLOCK=infinity or docker --ulimit memlock=-1", err)
+		return fmt.Errorf("lock memory failed (--require-locked-memory): %w. Raise the limit "+
+			"with ulimit -l unlimited, LimitMEMLOCK=infinity or docker --ulimit memlock=-1", err)
 	}
-	log.Warn("memory not locked; images may be swapped to disk", "error", err.Error(),
+	log.Warn("memory not locked, so images may be swapped to disk", "error", err.Error(),
 		"fix", "ulimit -l unlimited, systemd LimitMEMLOCK=infinity, "+
 			"or docker --ulimit memlock=-1")
 	return nil
