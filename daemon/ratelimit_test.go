@@ -274,3 +274,17 @@ func TestRateLimitReadErrors(t *testing.T) {
 		t.Error("429 has no Retry-After")
 	}
 }
+
+func TestRateLimitHeadersSurvivePanic(t *testing.T) {
+	ts := startServer(t, Config{Rate: 1, Burst: 5}, &pngRemover{})
+	resp, body := send(t, "POST", ts.url+"/v1/remove", "image/png", []byte("PANIC now"), nil)
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("status %d, want 500 (%s)", resp.StatusCode, body)
+	}
+	if got := resp.Header.Get("X-RateLimit-Remaining"); got != "4" {
+		t.Errorf("500: X-RateLimit-Remaining %q, want 4", got)
+	}
+	if resp.Header.Get("X-RateLimit-Limit") == "" || resp.Header.Get("X-RateLimit-Reset") == "" {
+		t.Error("500 lacks X-RateLimit-Limit or X-RateLimit-Reset")
+	}
+}

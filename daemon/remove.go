@@ -124,6 +124,10 @@ func (s *Server) allowRate(ctx *fasthttp.RequestCtx, client netip.Addr) bool {
 	return false
 }
 
+// rateLimitHeaders are the headers allowRate sets on every response.
+var rateLimitHeaders = [...]string{"X-RateLimit-Limit", "X-RateLimit-Remaining",
+	"X-RateLimit-Reset"}
+
 // ceilSeconds returns d in whole seconds, rounded up.
 func ceilSeconds(d time.Duration) int64 {
 	return int64((d + time.Second - 1) / time.Second)

@@ -34,8 +34,8 @@ type Remover interface {
 }
 
 // Server is the HTTP daemon. Create it with New, start it with Serve or
-// ListenAndServe, and stop it with Shutdown. Its methods are safe for
-// concurrent use.
+// ListenAndServe, and stop it with Drain, then Shutdown once load
+// balancers have noticed. Its methods are safe for concurrent use.
 type Server struct {
 	cfg     Config
 	remover Remover
@@ -403,7 +403,18 @@ func (s *Server) recoverPanic(ctx *fasthttp.RequestCtx) {
 	}
 	s.log.LogAttrs(context.Background(), slog.LevelError, "request handler panicked", attrs...)
 
+	// The rate-limit headers belong to the request, which took its token,
+	// so they outlive the reset of the half-written response.
+	var kept [len(rateLimitHeaders)][]byte
+	for i, name := range rateLimitHeaders {
+		kept[i] = append([]byte(nil), ctx.Response.Header.Peek(name)...)
+	}
 	ctx.Response.Reset()
+	for i, name := range rateLimitHeaders {
+		if len(kept[i]) > 0 {
+			ctx.Response.Header.SetBytesV(name, kept[i])
+		}
+	}
 	s.writeInternal(ctx, id)
 }
 
