@@ -110,7 +110,7 @@ func TestSignalDuringLoadLosesNothing(t *testing.T) {
 	defer signal()
 	done := make(chan error, 1)
 	const (
-		drainDelay = 400 * time.Millisecond
+		drainDelay = time.Second
 		clients    = 16
 	)
 	go func() {
