@@ -143,6 +143,15 @@ func buildBinary(t testing.TB) string {
 	return binaryPath
 }
 
+// TestMain removes the binary that buildBinary built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binaryPath != "" {
+		os.RemoveAll(filepath.Dir(binaryPath))
+	}
+	os.Exit(code)
+}
+
 // freePort returns a loopback TCP port that was free a moment ago.
 func freePort(t testing.TB) int {
 	t.Helper()
