@@ -39,8 +39,9 @@
 //
 // # Convolution layout
 //
-// Conv.Run first copies each image into scratch with its zero padding
-// applied, one plane per input channel. For stride 1 the rows of a plane
+// The direct path first copies each image into scratch with its zero
+// padding applied, one plane per input channel (as does the AVX2 Winograd
+// path). For stride 1 the rows of a plane
 // are Wq = W + max(PadLeft, PadRight) floats apart: the right padding of one
 // row doubles as the left padding of the next. An output pixel (y, x) is
 // then the flat position y·Wq + x, and every kernel tap reads the input at
