@@ -18,10 +18,11 @@
 //
 // # Instruction sets
 //
-// Convolution has three implementations of its micro-kernel: AVX-512
-// (8 output channels × 48 pixels in 24 zmm accumulators, or one channel ×
-// 384 pixels when OutC ≤ 4), AVX2 with FMA (4 output channels × 24 pixels
-// in 12 ymm accumulators) and portable Go. 3×3 convolutions of stride 1
+// Convolution has three implementations of its micro-kernel. The AVX-512
+// one computes 8 output channels × 48 pixels in 24 zmm accumulators, or
+// one channel × 384 pixels when OutC ≤ 4. The AVX2 one (with FMA) computes
+// 4 output channels × 24 pixels in 12 ymm accumulators, and the third is
+// portable Go. 3×3 convolutions of stride 1
 // with at least 16 input and output channels and outputs at least 32 wide
 // run as Winograd F(2×2, 3×3) instead, which needs 2.25 times fewer
 // multiplies: with AVX-512 for dilations 1, 2, 4 and 8, with AVX2 for
