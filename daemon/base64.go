@@ -278,6 +278,14 @@ func dataURLPrefix(s []byte) (int, error) {
 	}
 	const marker = ";base64"
 	meta := s[len("data:"):comma]
+	for _, c := range meta {
+		// JSON forbids raw control characters in strings; the only ones the
+		// scanner lets through in "image" are CR and LF inside the base64.
+		if c < 0x20 {
+			return 0, newRequestError(fasthttp.StatusBadRequest, codeInvalidBase64,
+				`invalid data URL in "image": control character in its media type`)
+		}
+	}
 	if len(meta) < len(marker) || !bytes.EqualFold(meta[len(meta)-len(marker):],
 		[]byte(marker)) {
 		return 0, newRequestError(fasthttp.StatusBadRequest, codeInvalidBase64,
