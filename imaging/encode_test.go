@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/adler32"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -268,6 +269,59 @@ func TestPNGEncoderLevels(t *testing.T) {
 		err := PNGEncoder{Level: level}.EncodeMask(io.Discard, mask, w, h)
 		if err == nil {
 			t.Errorf("level %d: no error", level)
+		}
+	}
+}
+
+func TestAdler32MatchesStdlib(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	for _, asm := range []bool{false, true} {
+		if asm && !useAVX2 {
+			continue
+		}
+		for _, n := range []int{0, 1, 31, 32, 33, 5552, 32*adler32MaxBlocks + 7, 3 << 20} {
+			p := make([]byte, n)
+			for i := range p {
+				p[i] = byte(rng.Intn(256))
+			}
+			if n > 1000 {
+				fill(p[:1000], 0xff) // the largest sums
+			}
+			saved := useAVX2
+			useAVX2 = asm
+			d := newAdler32()
+			// Two writes, so the state carries from one to the next.
+			d.Write(p[:n/3])
+			d.Write(p[n/3:])
+			useAVX2 = saved
+			if got, want := d.Sum32(), adler32.Checksum(p); got != want {
+				t.Errorf("asm %v, %d bytes: %#08x, want %#08x", asm, n, got, want)
+			}
+		}
+	}
+}
+
+func TestInterleaveAVX2MatchesGo(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("the CPU has no AVX2")
+	}
+	rng := rand.New(rand.NewSource(8))
+	for _, n := range []int{1, 7, 8, 9, 10, 16, 17, 63, 64, 1001} {
+		for _, slack := range []int{0, 3, 4, 100} { // bytes of rgb past the row
+			rgb := make([]uint8, 3*n+slack)
+			alpha := make([]uint8, n)
+			for i := range rgb {
+				rgb[i] = uint8(rng.Intn(256))
+			}
+			for i := range alpha {
+				alpha[i] = uint8(rng.Intn(256))
+			}
+			got, want := make([]uint8, 4*n), make([]uint8, 4*n)
+			interleave(got, rgb, alpha)
+			interleaveGo(want, rgb, alpha)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%d pixels, %d bytes of slack: AVX2 and Go rows differ", n, slack)
+			}
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"hash/adler32"
 	"hash/crc32"
 	"io"
 	"sync"
@@ -58,14 +57,43 @@ func (e PNGEncoder) EncodeCutout(w io.Writer, img *Image, mask []uint8) error {
 		return errMaskSize
 	}
 	return e.write(w, img.Width, img.Height, pngRGBA, img.ICC, func(y int, row []uint8) {
-		rgb := img.rgbRow(y, 0, img.Width)
-		a := mask[y*img.Width:][:img.Width]
-		for x, v := range a {
-			p := rgb[3*x : 3*x+3 : 3*x+3]
-			binary.LittleEndian.PutUint32(row[4*x:],
-				uint32(p[0])|uint32(p[1])<<8|uint32(p[2])<<16|uint32(v)<<24)
-		}
+		// The rest of the image, not just the row: the kernel reads 4
+		// bytes past its last pixel, which the next row provides.
+		rgb := img.RGB[3*y*img.Width:]
+		interleave(row, rgb, mask[y*img.Width:][:img.Width])
 	})
+}
+
+// interleaveMasks are interleaveAVX2's shuffles: RGB bytes to the first
+// three slots of each pixel, then alpha bytes 0-3 and 4-7 to the fourth.
+var interleaveMasks = [48]uint8{
+	0, 1, 2, 0x80, 3, 4, 5, 0x80, 6, 7, 8, 0x80, 9, 10, 11, 0x80,
+	0x80, 0x80, 0x80, 0, 0x80, 0x80, 0x80, 1, 0x80, 0x80, 0x80, 2, 0x80, 0x80, 0x80, 3,
+	0x80, 0x80, 0x80, 4, 0x80, 0x80, 0x80, 5, 0x80, 0x80, 0x80, 6, 0x80, 0x80, 0x80, 7,
+}
+
+// interleave writes the RGBA row of len(alpha) pixels into dst from rgb,
+// which holds at least 3·len(alpha) bytes; the AVX2 kernel takes the
+// pixels while 4 bytes beyond them remain in rgb.
+func interleave(dst, rgb, alpha []uint8) {
+	n := len(alpha)
+	k := 0
+	if useAVX2 {
+		k = min(n, (len(rgb)-4)/3) &^ 7
+		if k > 0 {
+			interleaveAVX2(&dst[0], &rgb[0], &alpha[0], k, &interleaveMasks)
+		}
+	}
+	interleaveGo(dst[4*k:], rgb[3*k:], alpha[k:])
+}
+
+// interleaveGo writes RGBA pixels from RGB and alpha.
+func interleaveGo(dst, rgb, alpha []uint8) {
+	for x, v := range alpha {
+		p := rgb[3*x : 3*x+3 : 3*x+3]
+		binary.LittleEndian.PutUint32(dst[4*x:],
+			uint32(p[0])|uint32(p[1])<<8|uint32(p[2])<<16|uint32(v)<<24)
+	}
 }
 
 // EncodeMask writes mask (width·height bytes, row-major) as an 8-bit
@@ -139,7 +167,7 @@ func (e PNGEncoder) write(w io.Writer, width, height int, c pngColor, icc []byte
 	}
 	strip := getBytes(max(stripSize, rowLen+1))[:0]
 	defer putBytes(strip)
-	z := stripDeflater{level: e.Level, checksum: adler32.New()}
+	z := stripDeflater{level: e.Level, checksum: newAdler32()}
 	defer z.release()
 
 	for y := 0; y < height; y++ {

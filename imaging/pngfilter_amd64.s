@@ -49,3 +49,93 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// Adler-32 over 32-byte blocks: VPSADBW sums each block's bytes into four
+// quadword lanes (s1); before each block the running s1 lanes are added to
+// ps; VPMADDUBSW against the taps 32…1 and VPMADDWD against words of 1
+// give each block's weighted sum in eight doubleword lanes (s2). The lanes
+// are added up at the end; the caller reduces modulo 65521.
+
+// func adler32AVX2(p *uint8, blocks int, taps *[32]uint8) (s1, s2, ps uint64)
+TEXT ·adler32AVX2(SB), NOSPLIT, $0-48
+	MOVQ      p+0(FP), SI
+	MOVQ      blocks+8(FP), CX
+	MOVQ      taps+16(FP), DX
+	VMOVDQU   (DX), Y5
+	VPCMPEQW  Y6, Y6, Y6
+	VPSRLW    $15, Y6, Y6 // words of 1
+	VPXOR     Y7, Y7, Y7
+	VPXOR     Y0, Y0, Y0  // s1 lanes
+	VPXOR     Y1, Y1, Y1  // s2 lanes
+	VPXOR     Y2, Y2, Y2  // ps lanes
+
+adlerLoop:
+	VMOVDQU    (SI), Y3
+	VPADDQ     Y0, Y2, Y2
+	VPSADBW    Y7, Y3, Y4
+	VPADDQ     Y4, Y0, Y0
+	VPMADDUBSW Y5, Y3, Y4
+	VPMADDWD   Y6, Y4, Y4
+	VPADDD     Y4, Y1, Y1
+	ADDQ       $32, SI
+	DECQ       CX
+	JNZ        adlerLoop
+
+	VEXTRACTI128 $1, Y0, X4
+	VPADDQ       X4, X0, X0
+	VPSHUFD      $0x4e, X0, X4
+	VPADDQ       X4, X0, X0
+	MOVQ         X0, s1+24(FP)
+
+	VEXTRACTI128 $1, Y1, X4
+	VPADDD       X4, X1, X1
+	VPSHUFD      $0x4e, X1, X4
+	VPADDD       X4, X1, X1
+	VPSHUFD      $0xb1, X1, X4
+	VPADDD       X4, X1, X1
+	MOVL         X1, AX
+	MOVQ         AX, s2+32(FP)
+
+	VEXTRACTI128 $1, Y2, X4
+	VPADDQ       X4, X2, X2
+	VPSHUFD      $0x4e, X2, X4
+	VPADDQ       X4, X2, X2
+	MOVQ         X2, ps+40(FP)
+	VZEROUPPER
+	RET
+
+// Each step turns 8 pixels into RGBA: two 16-byte loads, at 0 and 12
+// bytes, each hold 4 RGB pixels in their first 12 bytes, and VPSHUFB
+// spreads them to 4-byte slots with zeros for alpha; two more shuffles
+// place the 8 alpha bytes in those zeros.
+
+// func interleaveAVX2(dst, rgb, alpha *uint8, n int, masks *[48]uint8)
+TEXT ·interleaveAVX2(SB), NOSPLIT, $0-40
+	MOVQ    dst+0(FP), DI
+	MOVQ    rgb+8(FP), SI
+	MOVQ    alpha+16(FP), DX
+	MOVQ    n+24(FP), CX
+	MOVQ    masks+32(FP), R8
+	VMOVDQU 0(R8), X5  // RGB to slots 0-2 of each pixel
+	VMOVDQU 16(R8), X6 // alpha bytes 0-3 to slot 3
+	VMOVDQU 32(R8), X7 // alpha bytes 4-7 to slot 3
+	SHRQ    $3, CX
+
+interleaveLoop:
+	VMOVDQU (SI), X0
+	VMOVDQU 12(SI), X1
+	VMOVQ   (DX), X2
+	VPSHUFB X5, X0, X0
+	VPSHUFB X5, X1, X1
+	VPSHUFB X6, X2, X3
+	VPSHUFB X7, X2, X4
+	VPOR    X3, X0, X0
+	VPOR    X4, X1, X1
+	VMOVDQU X0, (DI)
+	VMOVDQU X1, 16(DI)
+	ADDQ    $24, SI
+	ADDQ    $8, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     interleaveLoop
+	RET
