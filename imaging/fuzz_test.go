@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/gif"
+	"image/png"
 	"testing"
 
 	"github.com/rmbgd/rmbgd/imaging/imagingtest"
@@ -165,5 +166,15 @@ func checkDecode(t *testing.T, data []byte) {
 	var out bytes.Buffer
 	if err := EncodeCutoutPNG(&out, img, mask); err != nil {
 		t.Fatalf("EncodeCutoutPNG: %v", err)
+	}
+	dec, err := png.Decode(&out)
+	if err != nil {
+		t.Fatalf("image/png cannot read the cut-out: %v", err)
+	}
+	pix := dec.(*image.NRGBA).Pix
+	for i, m := range mask {
+		if pix[4*i+3] != m || !bytes.Equal(pix[4*i:4*i+3], img.RGB[3*i:3*i+3]) {
+			t.Fatalf("cut-out pixel %d differs from the image and mask", i)
+		}
 	}
 }
