@@ -36,8 +36,9 @@ const (
 //
 // On a 12 MP photo cut-out (BenchmarkEncodeCutoutPhoto; figures in
 // bench/RESULTS.md), the adaptive level writes about 1.2 times what
-// image/png writes at its default level, for about a thirtieth of its CPU
-// time and a fifth of what image/png takes at BestSpeed. Huffman-only
+// image/png writes at its default level, 40 times faster than that and
+// 6.6 times faster than image/png at BestSpeed: 113 MP/s on one core of
+// the development machine. Huffman-only
 // coding of Paeth residuals compresses photo texture about as well as
 // LZ77 at level 1, where matches are rare, and costs half as much.
 type PNGEncoder struct {
