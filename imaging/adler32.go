@@ -24,7 +24,7 @@ type adler32Digest struct {
 
 func newAdler32() *adler32Digest { return &adler32Digest{s1: 1} }
 
-// Write adds p to the checksum; it never fails.
+// Write adds p to the checksum and returns len(p) and a nil error.
 func (d *adler32Digest) Write(p []byte) (int, error) {
 	n := len(p)
 	if !useAVX2 {

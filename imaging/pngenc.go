@@ -36,9 +36,9 @@ const (
 //
 // On a 12 MP photo cut-out (BenchmarkEncodeCutoutPhoto; figures in
 // bench/RESULTS.md), the adaptive level writes about 1.2 times what
-// image/png writes at its default level, 40 times faster than that and
-// 6.6 times faster than image/png at BestSpeed: 113 MP/s on one core of
-// the development machine. Huffman-only
+// image/png writes at its default level. It is 40 times faster than that
+// and 6.6 times faster than image/png at BestSpeed, 113 MP/s on one core
+// of the development machine. Huffman-only
 // coding of Paeth residuals compresses photo texture about as well as
 // LZ77 at level 1, where matches are rare, and costs half as much.
 type PNGEncoder struct {
@@ -74,8 +74,8 @@ var interleaveMasks = [48]uint8{
 }
 
 // interleave writes the RGBA row of len(alpha) pixels into dst from rgb,
-// which holds at least 3·len(alpha) bytes; the AVX2 kernel takes the
-// pixels while 4 bytes beyond them remain in rgb.
+// which holds at least 3·len(alpha) bytes. The AVX2 kernel takes the
+// pixels that leave 4 more bytes in rgb, and Go the rest.
 func interleave(dst, rgb, alpha []uint8) {
 	n := len(alpha)
 	k := 0
