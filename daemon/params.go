@@ -54,16 +54,16 @@ func (p *params) setOutput(v []byte) error {
 	return nil
 }
 
-// setFormat parses a "format" value: "png" or "jpeg".
+// setFormat parses a "format" value: "png", or "jpeg" with its alias "jpg".
 func (p *params) setFormat(v []byte) error {
 	switch string(v) {
 	case "png":
 		p.format = "png"
-	case "jpeg":
+	case "jpeg", "jpg":
 		p.format = "jpeg"
 	default:
 		return newRequestError(fasthttp.StatusBadRequest, codeInvalidParameter,
-			`invalid "format": allowed values are "png" and "jpeg"`)
+			`invalid "format": allowed values are "png", "jpeg" and "jpg"`)
 	}
 	return nil
 }
