@@ -217,7 +217,7 @@ func (s *Server) arrivedAfterClose(start time.Time) bool {
 	return start.Sub(s.epoch) >= time.Duration(s.closedAt.Load())
 }
 
-// headerInfo is what the server records when a request's header has been
+// headerInfo is the record the server keeps once a request's header has been
 // read, before its body. fasthttp resets the header when reading the body
 // fails, and the access log line and the rate limit of that failure still
 // need the method, route and client.

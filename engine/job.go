@@ -18,7 +18,7 @@ const (
 	OutputMask
 )
 
-// Job is one background-removal request as the engine sees it.
+// Job is one background-removal request as the engine receives it.
 type Job struct {
 	// Image is the encoded image (PNG, JPEG, ...). The engine reads it only
 	// during Remove and never keeps a reference after Remove returns.

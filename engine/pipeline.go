@@ -192,7 +192,7 @@ func NewPipeline(backend Backend, cfg PipelineConfig) (*Pipeline, error) {
 // Backend returns the backend's name, "cpu" or "cuda".
 func (p *Pipeline) Backend() string { return p.backend.Name() }
 
-// Model returns the model name reported in answers.
+// Model returns the model name reported in responses.
 func (p *Pipeline) Model() string { return p.model }
 
 // Batch returns the batch settings in effect, defaults filled in.

@@ -14,7 +14,7 @@ type Lifetime struct {
 	Last  int
 }
 
-// Placement is where PlanMemory put each tensor.
+// Placement holds the arena offsets PlanMemory chose.
 type Placement struct {
 	Offsets []int // element offset of each tensor in the arena
 	Total   int   // arena size in elements

@@ -236,8 +236,8 @@ func serveEngine(ctx context.Context, stopSignals func(), cfg daemon.Config,
 	start := time.Now()
 	if err := eng.Warm(ctx); err != nil {
 		shutdownServer(srv, log, cfg.Timeout)
-		// Serve may not have registered ln yet; it closes ln itself once it
-		// sees the drain, so wait for it before returning.
+		// Serve may not have registered ln yet. It closes ln itself once it
+		// detects the drain, so wait for it before returning.
 		<-served
 		if ctx.Err() != nil {
 			return nil // a signal during the warm-up
