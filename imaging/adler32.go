@@ -63,3 +63,16 @@ func adler32Update(s1, s2 uint32, p []byte) (uint32, uint32) {
 	}
 	return s1, s2
 }
+
+// adler32Combine returns the Adler-32 of the concatenation of two byte
+// strings from a, the checksum of the first, and b, the checksum of the
+// second, of n bytes. Each byte of the second string adds the first's s1,
+// less the initial 1 that b already counted, to s2.
+func adler32Combine(a, b uint32, n int) uint32 {
+	const m = adler32Mod
+	s1a, s2a := uint64(a&0xffff), uint64(a>>16)
+	s1b, s2b := uint64(b&0xffff), uint64(b>>16)
+	s1 := (s1a + s1b + m - 1) % m
+	s2 := (s2a + s2b + uint64(n%m)*((s1a+m-1)%m)) % m
+	return uint32(s2<<16 | s1)
+}

@@ -11,6 +11,7 @@ import (
 	"image/png"
 	"io"
 	"math/rand"
+	"runtime"
 	"testing"
 )
 
@@ -323,5 +324,117 @@ func TestInterleaveAVX2MatchesGo(t *testing.T) {
 				t.Fatalf("%d pixels, %d bytes of slack: AVX2 and Go rows differ", n, slack)
 			}
 		}
+	}
+}
+
+func TestAdler32Combine(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	for _, n := range []int{0, 1, 2, 100, 65521, 65522, 200000} {
+		p := make([]byte, n)
+		for i := range p {
+			p[i] = byte(rng.Intn(256))
+		}
+		for _, cut := range []int{0, n / 3, n} {
+			a := adler32.Checksum(p[:cut])
+			b := adler32.Checksum(p[cut:])
+			if got, want := adler32Combine(a, b, n-cut), adler32.Checksum(p); got != want {
+				t.Errorf("%d bytes cut at %d: %#08x, want %#08x", n, cut, got, want)
+			}
+		}
+	}
+}
+
+// TestEncodeUnitsParallel encodes images of several units on one
+// goroutine and on several, and requires the same bytes and a faithful
+// decode from both.
+func TestEncodeUnitsParallel(t *testing.T) {
+	cases := []struct {
+		name string
+		w, h int
+		gray bool
+	}{
+		{"cutout 2 units", 1100, 700, false},
+		{"cutout 5 units, short last", 1500, 1500, false},
+		{"mask 3 units", 3000, 1500, true},
+		{"one unit", 300, 200, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			img := &Image{Width: c.w, Height: c.h, RGB: smooth(c.w, c.h, 3)}
+			mask := noise(c.w*c.h, 3)
+			for i := range mask[:len(mask)/2] { // a flat half, where level 1 wins
+				mask[i] = 255
+			}
+			encode := func(procs int) []byte {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+				var buf bytes.Buffer
+				var err error
+				if c.gray {
+					err = EncodeMaskPNG(&buf, mask, c.w, c.h)
+				} else {
+					err = EncodeCutoutPNG(&buf, img, mask)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				return buf.Bytes()
+			}
+			serial, parallel := encode(1), encode(4)
+			if !bytes.Equal(serial, parallel) {
+				t.Fatalf("parallel output differs: %d bytes, serial %d", len(parallel), len(serial))
+			}
+			dec, err := png.Decode(bytes.NewReader(parallel))
+			if err != nil {
+				t.Fatalf("image/png cannot read the output: %v", err)
+			}
+			for i := 0; i < c.w*c.h; i += 997 {
+				x, y := i%c.w, i/c.w
+				if c.gray {
+					if g := dec.(*image.Gray).GrayAt(x, y).Y; g != mask[i] {
+						t.Fatalf("pixel %d = %d, want %d", i, g, mask[i])
+					}
+					continue
+				}
+				p := dec.(*image.NRGBA).NRGBAAt(x, y)
+				if p.R != img.RGB[3*i] || p.B != img.RGB[3*i+2] || p.A != mask[i] {
+					t.Fatalf("pixel %d = %v, want RGB %v alpha %d", i, p, img.RGB[3*i:3*i+3],
+						mask[i])
+				}
+			}
+		})
+	}
+}
+
+// failAfter is a writer that fails once it has taken n bytes.
+type failAfter struct{ n int }
+
+var errWriterFull = errors.New("writer full")
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if len(p) > f.n {
+		k := f.n
+		f.n = 0
+		return k, errWriterFull
+	}
+	f.n -= len(p)
+	return len(p), nil
+}
+
+// TestEncodeUnitsWriteError stops a parallel encode at several points and
+// requires the writer's error back, with no worker left running.
+func TestEncodeUnitsWriteError(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	const w, h = 1500, 1500
+	img := &Image{Width: w, Height: h, RGB: smooth(w, h, 3)}
+	mask := noise(w*h, 4)
+	before := runtime.NumGoroutine()
+	for _, n := range []int{0, 100, 1 << 20, 3 << 20} {
+		err := EncodeCutoutPNG(&failAfter{n: n}, img, mask)
+		if !errors.Is(err, errWriterFull) {
+			t.Errorf("writer full after %d bytes: error %v, want %v", n, err, errWriterFull)
+		}
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		t.Errorf("%d goroutines after the failed encodes, %d before", after, before)
 	}
 }

@@ -1,12 +1,13 @@
 package imaging
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/flate"
 )
@@ -157,7 +158,146 @@ func (e PNGEncoder) write(w io.Writer, width, height int, c pngColor, icc []byte
 		return err
 	}
 
-	rowLen := width * c.bpp
+	l := newPNGLayout(width, height, c.bpp)
+	sum := uint32(1) // the Adler-32 of no bytes
+	err := l.encodeUnits(e.Level, fill, func(u *pngUnit) error {
+		sum = adler32Combine(sum, u.adler, u.rawLen)
+		_, err := idat.Write(u.out.b)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var tail [4]byte
+	binary.BigEndian.PutUint32(tail[:], sum)
+	if _, err := idat.Write(tail[:]); err != nil {
+		return err
+	}
+	if err := idat.flush(); err != nil {
+		return err
+	}
+	return writeChunk(w, "IEND", nil)
+}
+
+// pngLayout cuts an image's filtered rows into strips of whole rows and
+// the strips into units of probeEvery strips. A unit compresses on its own:
+// its first strip is probed, so no level choice depends on an earlier
+// unit, and units can run on separate cores. Their outputs, concatenated
+// in order, are the stream a single pass over the strips writes.
+type pngLayout struct {
+	width, height, bpp int
+	rowLen             int // bytes of a raw row, without the filter byte
+	unitRows           int // rows of every unit but maybe the last
+	units              int
+}
+
+func newPNGLayout(width, height, bpp int) pngLayout {
+	rowLen := width * bpp
+	stripRows := max(stripSize, rowLen+1) / (rowLen + 1)
+	unitRows := probeEvery * stripRows
+	return pngLayout{width: width, height: height, bpp: bpp, rowLen: rowLen,
+		unitRows: unitRows, units: ceilDiv(height, unitRows)}
+}
+
+// pngUnit is one unit's compressed output, with the Adler-32 and length of
+// the filtered bytes it compresses.
+type pngUnit struct {
+	out    pooledWriter
+	adler  uint32
+	rawLen int
+	err    error
+}
+
+// encodeUnits compresses every unit and passes each, in order, to emit.
+// Units of large images compress on up to GOMAXPROCS goroutines, with at
+// most one more unit done and waiting than there are goroutines. A panic
+// in a worker is returned as an error, never raised on a goroutine that no
+// recover covers.
+func (l pngLayout) encodeUnits(level int, fill func(y int, row []uint8),
+	emit func(u *pngUnit) error) error {
+	workers := min(runtime.GOMAXPROCS(0), l.units)
+	if workers <= 1 {
+		for i := range l.units {
+			u := l.encodeUnit(i, level, fill)
+			err := u.err
+			if err == nil {
+				err = emit(u)
+			}
+			u.out.release()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+
+	done := make([]chan *pngUnit, l.units)
+	for i := range done {
+		done[i] = make(chan *pngUnit, 1)
+	}
+	window := make(chan struct{}, workers+1)
+	quit := make(chan struct{})
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case window <- struct{}{}:
+				case <-quit:
+					return
+				}
+				i := int(next.Add(1) - 1)
+				if i >= l.units {
+					return
+				}
+				done[i] <- l.safeEncodeUnit(i, level, fill)
+			}
+		}()
+	}
+
+	var err error
+	for i := 0; i < l.units && err == nil; i++ {
+		u := <-done[i]
+		err = u.err
+		if err == nil {
+			err = emit(u)
+		}
+		u.out.release()
+		<-window
+	}
+	close(quit)
+	wg.Wait()
+	for _, c := range done {
+		select {
+		case u := <-c:
+			u.out.release()
+		default:
+		}
+	}
+	return err
+}
+
+func (l pngLayout) safeEncodeUnit(i, level int, fill func(y int, row []uint8)) (u *pngUnit) {
+	defer func() {
+		if p := recover(); p != nil {
+			u = &pngUnit{err: fmt.Errorf("imaging: PNG encoder panic: %v", p)}
+		}
+	}()
+	return l.encodeUnit(i, level, fill)
+}
+
+// encodeUnit filters and compresses unit i. Its first row is filtered
+// against the row before it, which it fills again.
+func (l pngLayout) encodeUnit(i, level int, fill func(y int, row []uint8)) *pngUnit {
+	y0 := i * l.unitRows
+	y1 := min(y0+l.unitRows, l.height)
+	rowLen := l.rowLen
+	u := &pngUnit{rawLen: (y1 - y0) * (rowLen + 1)}
+	u.out.b = getBytes(u.rawLen/2 + 4096)[:0]
+
 	scratch := getBytes(6 * (rowLen + 1))
 	defer putBytes(scratch)
 	var rb pngRowBuffers
@@ -166,40 +306,61 @@ func (e PNGEncoder) write(w io.Writer, width, height int, c pngColor, icc []byte
 	for f := range rb.filtered {
 		rb.filtered[f] = scratch[(f+2)*(rowLen+1):][:rowLen+1]
 	}
+	if y0 > 0 {
+		fill(y0-1, rb.prev)
+	}
 	strip := getBytes(max(stripSize, rowLen+1))[:0]
 	defer putBytes(strip)
-	z := stripDeflater{level: e.Level, checksum: newAdler32()}
+	z := stripDeflater{level: level, checksum: newAdler32()}
 	defer z.release()
+	last := y1 == l.height
 
-	for y := 0; y < height; y++ {
+	for y := y0; y < y1; y++ {
 		fill(y, rb.cur)
 		if len(strip)+rowLen+1 > cap(strip) {
-			if err := z.compress(idat, strip, false); err != nil {
-				return err
+			if u.err = z.compress(&u.out, strip, false); u.err != nil {
+				return u
 			}
 			strip = strip[:0]
 		}
 		n := len(strip)
 		strip = strip[:n+rowLen+1]
-		if c.bpp == 4 {
+		if l.bpp == 4 {
 			filterCutoutRow(strip[n:], rb.cur, rb.prev, y == 0)
 		} else {
-			copy(strip[n:], filterRow(&rb, c.bpp, y == 0))
+			copy(strip[n:], filterRow(&rb, l.bpp, y == 0))
 		}
 		rb.cur, rb.prev = rb.prev, rb.cur
 	}
-	if err := z.compress(idat, strip, true); err != nil {
-		return err
+	u.err = z.compress(&u.out, strip, last)
+	u.adler = z.checksum.Sum32()
+	return u
+}
+
+// pooledWriter appends to a buffer from getBytes and, when it must grow,
+// moves to a larger one and wipes the old, so that no copy of the output
+// is left behind in freed memory.
+type pooledWriter struct {
+	b []byte
+}
+
+func (p *pooledWriter) Write(q []byte) (int, error) {
+	if len(p.b)+len(q) > cap(p.b) {
+		nb := getBytes(max(2*cap(p.b), len(p.b)+len(q)))[:len(p.b)]
+		copy(nb, p.b)
+		p.release()
+		p.b = nb
 	}
-	var sum [4]byte
-	binary.BigEndian.PutUint32(sum[:], z.checksum.Sum32())
-	if _, err := idat.Write(sum[:]); err != nil {
-		return err
+	p.b = append(p.b, q...)
+	return len(q), nil
+}
+
+// release wipes the buffer and returns it to its pool.
+func (p *pooledWriter) release() {
+	if p.b != nil {
+		putBytes(p.b)
+		p.b = nil
 	}
-	if err := idat.flush(); err != nil {
-		return err
-	}
-	return writeChunk(w, "IEND", nil)
 }
 
 // filterCutoutRow writes the filter byte and the filtered row: Sub on the
@@ -232,10 +393,6 @@ func getFlateWriter(level int, w io.Writer) *flate.Writer {
 	return z
 }
 
-// probeBuffers holds the two outputs of a probe; each is wiped before it
-// goes back.
-var probeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
 // probeEvery is how often, in strips, the adaptive level probes: it
 // compresses a sample of probeSize bytes of a strip, in probePieces evenly
 // spaced pieces, both ways, and the result sets the level of that strip
@@ -265,7 +422,7 @@ type stripDeflater struct {
 		io.Writer
 		Sum32() uint32
 	}
-	probes    [2]*bytes.Buffer
+	probes    [2]pooledWriter
 	sampleBuf []byte
 }
 
@@ -317,33 +474,30 @@ func (z *stripDeflater) sample(strip []byte) []byte {
 // output.
 func (z *stripDeflater) probe(sample []byte, final bool) ([]byte, error) {
 	for i, level := range [2]int{PNGHuffmanOnly, 1} {
-		if z.probes[i] == nil {
-			z.probes[i] = probeBuffers.Get().(*bytes.Buffer)
+		pw := &z.probes[i]
+		if pw.b == nil {
+			pw.b = getBytes(2 * probeSize)
 		}
-		z.probes[i].Reset()
-		if err := deflateStrip(z.probes[i], level, sample, final); err != nil {
+		pw.b = pw.b[:0]
+		if err := deflateStrip(pw, level, sample, final); err != nil {
 			return nil, err
 		}
 	}
-	huff, lz := z.probes[0], z.probes[1]
-	z.lz = float64(lz.Len()) < lzGain*float64(huff.Len())
-	if lz.Len() < huff.Len() {
-		return lz.Bytes(), nil
+	huff, lz := z.probes[0].b, z.probes[1].b
+	z.lz = float64(len(lz)) < lzGain*float64(len(huff))
+	if len(lz) < len(huff) {
+		return lz, nil
 	}
-	return huff.Bytes(), nil
+	return huff, nil
 }
 
-// release wipes and returns the probe buffers.
+// release wipes and returns the sample and probe buffers.
 func (z *stripDeflater) release() {
 	if z.sampleBuf != nil {
 		putBytes(z.sampleBuf)
 	}
-	for _, b := range z.probes {
-		if b != nil {
-			clear(b.Bytes()[:b.Cap()])
-			b.Reset()
-			probeBuffers.Put(b)
-		}
+	for i := range z.probes {
+		z.probes[i].release()
 	}
 }
 
