@@ -26,11 +26,13 @@ func Preprocess(img *Image, side int, dst []float32) {
 	resizeRGB(rgb, side, side, img)
 
 	r, g, b := dst[:plane], dst[plane:2*plane], dst[2*plane:]
-	for i := range r {
-		r[i] = inputLUT[rgb[3*i]]
-		g[i] = inputLUT[rgb[3*i+1]]
-		b[i] = inputLUT[rgb[3*i+2]]
-	}
+	forRanges(plane, 12, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			r[i] = inputLUT[rgb[3*i]]
+			g[i] = inputLUT[rgb[3*i+1]]
+			b[i] = inputLUT[rgb[3*i+2]]
+		}
+	})
 }
 
 // resizeRGB resizes img's RGB into dst (dw×dh×3). With alpha, RGB is
@@ -143,21 +145,23 @@ func normalizeMask(dst []uint8, y []float32) {
 	if span == 0 || math.IsNaN(span) {
 		span = 1
 	}
-	for i, v := range y {
-		x := (float64(v) - lo) / span * 255
-		r := math.Floor(x)
-		if x-r >= 0.5 {
-			r++
+	forRanges(len(y), 8, func(from, to int) {
+		for i, v := range y[from:to] {
+			x := (float64(v) - lo) / span * 255
+			r := math.Floor(x)
+			if x-r >= 0.5 {
+				r++
+			}
+			switch {
+			case !(r >= 0): // NaN included
+				dst[from+i] = 0
+			case r > 255:
+				dst[from+i] = 255
+			default:
+				dst[from+i] = uint8(r)
+			}
 		}
-		switch {
-		case !(r >= 0): // NaN included
-			dst[i] = 0
-		case r > 255:
-			dst[i] = 255
-		default:
-			dst[i] = uint8(r)
-		}
-	}
+	})
 }
 
 // Foreground returns the bounding box of mask pixels at or above 128 in a

@@ -145,14 +145,19 @@ func (p *resizePass) enlarge(a, d float64, tws, ths int, swap, revX, revY bool) 
 		stride := tws * p.ch
 		mid := getInt16s(stride * p.h)
 		defer putInt16s(mid)
-		for y := 0; y < p.h; y++ {
-			cubicRow(mid[y*stride:][:stride], p.cur[y*p.w*p.ch:][:p.w*p.ch], p.ch, xTaps)
-		}
+		forRanges(p.h, 2*stride, func(lo, hi int) {
+			for y := lo; y < hi; y++ {
+				cubicRow(mid[y*stride:][:stride], p.cur[y*p.w*p.ch:][:p.w*p.ch], p.ch, xTaps)
+			}
+		})
 		out := p.dst[:stride*ths]
-		for y := 0; y < ths; y++ {
-			first := int(yTaps.start[y])
-			cubicColumns(out[y*stride:][:stride], mid, stride, first, yTaps.weight[y*yTaps.n:][:yTaps.n])
-		}
+		forRanges(ths, stride, func(lo, hi int) {
+			for y := lo; y < hi; y++ {
+				first := int(yTaps.start[y])
+				cubicColumns(out[y*stride:][:stride], mid, stride, first,
+					yTaps.weight[y*yTaps.n:][:yTaps.n])
+			}
+		})
 		p.advance(out, tws, ths, false)
 		return
 	}
@@ -162,15 +167,20 @@ func (p *resizePass) enlarge(a, d float64, tws, ths int, swap, revX, revY bool) 
 	stride := p.w * p.ch
 	mid := getInt16s(stride * tws)
 	defer putInt16s(mid)
-	for y := 0; y < tws; y++ {
-		first := int(xTaps.start[y])
-		cubicRowsToI16(mid[y*stride:][:stride], p.cur, stride, first, xTaps.weight[y*xTaps.n:][:xTaps.n])
-	}
+	forRanges(tws, 2*stride, func(lo, hi int) {
+		for y := lo; y < hi; y++ {
+			first := int(xTaps.start[y])
+			cubicRowsToI16(mid[y*stride:][:stride], p.cur, stride, first,
+				xTaps.weight[y*xTaps.n:][:xTaps.n])
+		}
+	})
 	outStride := ths * p.ch
 	out := p.dst[:outStride*tws]
-	for y := 0; y < tws; y++ {
-		cubicRowFromI16(out[y*outStride:][:outStride], mid[y*stride:][:stride], p.ch, yTaps)
-	}
+	forRanges(tws, outStride, func(lo, hi int) {
+		for y := lo; y < hi; y++ {
+			cubicRowFromI16(out[y*outStride:][:outStride], mid[y*stride:][:stride], p.ch, yTaps)
+		}
+	})
 	p.advance(out, ths, tws, false)
 }
 
@@ -220,23 +230,25 @@ func boxSource(g, k, box, n int, reversed bool) int {
 // bits.
 func shrinkRows(dst, src []uint8, rowLen, h, box int, reversed bool) {
 	mul := uint32((1 << 32) / (256 * box))
-	sums := make([]uint32, rowLen)
-	for o := 0; o < ceilDiv(h, box); o++ {
-		for i := range sums {
-			sums[i] = uint32(box / 2)
-		}
-		for k := 0; k < box; k++ {
-			y := boxSource(o, k, box, h, reversed)
-			row := src[y*rowLen:][:rowLen]
-			for i, v := range row {
-				sums[i] += uint32(v)
+	forRanges(ceilDiv(h, box), rowLen, func(lo, hi int) {
+		sums := make([]uint32, rowLen)
+		for o := lo; o < hi; o++ {
+			for i := range sums {
+				sums[i] = uint32(box / 2)
+			}
+			for k := 0; k < box; k++ {
+				y := boxSource(o, k, box, h, reversed)
+				row := src[y*rowLen:][:rowLen]
+				for i, v := range row {
+					sums[i] += uint32(v)
+				}
+			}
+			out := dst[o*rowLen:][:rowLen]
+			for i, s := range sums {
+				out[i] = uint8((s * mul) >> 24)
 			}
 		}
-		out := dst[o*rowLen:][:rowLen]
-		for i, s := range sums {
-			out[i] = uint8((s * mul) >> 24)
-		}
-	}
+	})
 }
 
 // shrinkColumns box-averages groups of box pixels along each row, with
@@ -244,32 +256,36 @@ func shrinkRows(dst, src []uint8, rowLen, h, box int, reversed bool) {
 func shrinkColumns(dst, src []uint8, w, h, ch, box int, reversed bool) {
 	mul := uint32((1 << 32) / (256 * box))
 	nw := ceilDiv(w, box)
-	for y := 0; y < h; y++ {
-		row := src[y*w*ch:][:w*ch]
-		out := dst[y*nw*ch:][:nw*ch]
-		for o := 0; o < nw; o++ {
-			for c := 0; c < ch; c++ {
-				sum := uint32(box / 2)
-				for k := 0; k < box; k++ {
-					x := boxSource(o, k, box, w, reversed)
-					sum += uint32(row[x*ch+c])
+	forRanges(h, w*ch, func(lo, hi int) {
+		for y := lo; y < hi; y++ {
+			row := src[y*w*ch:][:w*ch]
+			out := dst[y*nw*ch:][:nw*ch]
+			for o := 0; o < nw; o++ {
+				for c := 0; c < ch; c++ {
+					sum := uint32(box / 2)
+					for k := 0; k < box; k++ {
+						x := boxSource(o, k, box, w, reversed)
+						sum += uint32(row[x*ch+c])
+					}
+					out[o*ch+c] = uint8((sum * mul) >> 24)
 				}
-				out[o*ch+c] = uint8((sum * mul) >> 24)
 			}
 		}
-	}
+	})
 }
 
 // reduceRows applies vertical taps to rows of rowLen bytes: output row o
 // combines rows start[o] .. start[o]+n-1 of src.
 func reduceRows(dst, src []uint8, rowLen int, t axisTaps) {
-	offsets := make([]int, t.n)
-	for o := range t.start {
-		for k := range offsets {
-			offsets[k] = (int(t.start[o]) + k) * rowLen
+	forRanges(len(t.start), rowLen, func(lo, hi int) {
+		offsets := make([]int, t.n)
+		for o := lo; o < hi; o++ {
+			for k := range offsets {
+				offsets[k] = (int(t.start[o]) + k) * rowLen
+			}
+			weightedRows(dst[o*rowLen:][:rowLen], src, offsets, t.weight[o*t.n:][:t.n])
 		}
-		weightedRows(dst[o*rowLen:][:rowLen], src, offsets, t.weight[o*t.n:][:t.n])
-	}
+	})
 }
 
 // reduceColumns applies horizontal taps to each row of a w×h image. The
@@ -295,7 +311,15 @@ const transposeBlock = 8
 // have ch bytes: pixel (x, y) of src becomes pixel (y, x) of dst.
 func transpose(dst, src []uint8, w, h, ch int) {
 	stride := w * ch
-	for y0 := 0; y0 < h; y0 += transposeBlock {
+	forRanges(ceilDiv(h, transposeBlock), transposeBlock*stride, func(lo, hi int) {
+		transposeBlocks(dst, src, w, h, ch, lo*transposeBlock, min(hi*transposeBlock, h))
+	})
+}
+
+// transposeBlocks is transpose for the source rows from y0 to y1.
+func transposeBlocks(dst, src []uint8, w, h, ch, from, to int) {
+	stride := w * ch
+	for y0 := from; y0 < to; y0 += transposeBlock {
 		y1 := min(y0+transposeBlock, h)
 		for x0 := 0; x0 < w; x0 += transposeBlock {
 			for x := x0; x < min(x0+transposeBlock, w); x++ {
