@@ -269,3 +269,12 @@ func decodeJPEG(data []byte, info *jpegInfo) (image.Image, error) {
 	}
 	return src, nil
 }
+
+// JPEGDecoder names the JPEG decoder of this build: "libjpeg-turbo" or
+// "image/jpeg".
+func JPEGDecoder() string {
+	if useTurboJPEG {
+		return "libjpeg-turbo"
+	}
+	return "image/jpeg"
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rmbgd/rmbgd/daemon"
 	"github.com/rmbgd/rmbgd/engine"
+	"github.com/rmbgd/rmbgd/imaging"
 	"github.com/rmbgd/rmbgd/tensor"
 )
 
@@ -187,7 +188,8 @@ func serve(opt serveOptions, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("starting", "version", buildVersion(), "model", path, "threads", opt.threads)
+	log.Info("starting", "version", buildVersion(), "model", path, "threads", opt.threads,
+		"jpeg_decoder", imaging.JPEGDecoder())
 	eng, err := openEngine(path, opt.threads, opt.batch, log)
 	if err != nil {
 		return err

@@ -5,6 +5,8 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/rmbgd/rmbgd/imaging"
 )
 
 // version is the release version, set at build time with
@@ -21,8 +23,8 @@ func runVersion(args []string, stdout, stderr io.Writer) error {
 	if len(rest) > 0 {
 		return usagef("unexpected argument %q", rest[0])
 	}
-	fmt.Fprintf(stdout, "rmbgd %s %s %s/%s\n", buildVersion(), runtime.Version(),
-		runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(stdout, "rmbgd %s %s %s/%s, JPEG decoder %s\n", buildVersion(),
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, imaging.JPEGDecoder())
 	return nil
 }
 
