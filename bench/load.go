@@ -60,6 +60,12 @@ type LoadOptions struct {
 	Concurrency int
 	Requests    int
 
+	// IgnoreRetryAfter makes closed-loop clients send their next request at
+	// once after a 429 or 503. By default a client first waits for the
+	// response's Retry-After, as a well-behaved client does, so that a
+	// server that sheds load is not flooded with retries.
+	IgnoreRetryAfter bool
+
 	// Timeout bounds each request. Default 60 s.
 	Timeout time.Duration
 
@@ -130,6 +136,8 @@ type loadSample struct {
 	status  int    // 0 when no response came
 	failure string // "timeout" or "transport" when status is 0
 	stageMs [len(serverStages)]float64
+
+	retryAfter time.Duration // of a 429 or 503 response, when it has one
 }
 
 // loadClient sends the requests of one run.
@@ -306,7 +314,18 @@ func (lc *loadClient) runClosed(ctx context.Context, opt LoadOptions) {
 		go func() {
 			defer wg.Done()
 			for next() {
-				lc.record(lc.send(ctx, time.Now()))
+				s := lc.send(ctx, time.Now())
+				lc.record(s)
+				if s.retryAfter <= 0 || opt.IgnoreRetryAfter {
+					continue
+				}
+				wake := time.Now().Add(s.retryAfter)
+				if !deadline.IsZero() && wake.After(deadline) {
+					wake = deadline
+				}
+				if !sleepUntil(ctx, wake) {
+					return
+				}
 			}
 		}()
 	}
@@ -352,6 +371,11 @@ func (lc *loadClient) send(ctx context.Context, scheduled time.Time) loadSample 
 		return s
 	}
 	s.status = resp.StatusCode
+	if s.status == http.StatusTooManyRequests || s.status == http.StatusServiceUnavailable {
+		if sec, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && sec > 0 {
+			s.retryAfter = time.Duration(sec) * time.Second
+		}
+	}
 	timing := resp.Header.Get("Server-Timing")
 	for i, stage := range serverStages {
 		s.stageMs[i] = serverTiming(timing, stage)

@@ -17,8 +17,9 @@ import (
 // POST /v1/remove after delay with the status that status picks, and
 // records how many requests it served at once.
 type testDaemon struct {
-	delay  time.Duration
-	status func(n int64) int // n counts requests from 1
+	delay      time.Duration
+	status     func(n int64) int // n counts requests from 1
+	retryAfter string            // the Retry-After of responses other than 200
 
 	requests atomic.Int64
 	active   atomic.Int64
@@ -48,6 +49,9 @@ func (d *testDaemon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Server-Timing", "queue;dur=0.0, pre;dur=1.0, infer;dur=12.5, post;dur=1.0")
+	if status != http.StatusOK && d.retryAfter != "" {
+		w.Header().Set("Retry-After", d.retryAfter)
+	}
 	w.WriteHeader(status)
 	w.Write([]byte("body"))
 }
@@ -316,4 +320,43 @@ func TestSyntheticPhoto(t *testing.T) {
 	if r := img.Bounds(); r.Dx() != 192 || r.Dy() != 108 {
 		t.Errorf("photo is %v, want 192x108", r)
 	}
+}
+
+// TestLoadClosedLoopRetryAfter has the server shed the first request with
+// 503 and Retry-After. A client waits that long before its next request,
+// unless IgnoreRetryAfter is set.
+func TestLoadClosedLoopRetryAfter(t *testing.T) {
+	shedFirst := func(n int64) int {
+		if n == 1 {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusOK
+	}
+	t.Run("honoured", func(t *testing.T) {
+		d := &testDaemon{status: shedFirst, retryAfter: "1"}
+		url := startTestDaemon(t, d)
+		rep, err := RunLoad(context.Background(), LoadOptions{URL: url, Image: testImage,
+			Concurrency: 1, Requests: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.OK != 1 || rep.Errors["503"] != 1 {
+			t.Errorf("OK %d, errors %v; want 1 and one 503", rep.OK, rep.Errors)
+		}
+		if rep.ElapsedS < 1 {
+			t.Errorf("run took %.3f s, want at least the 1 s of Retry-After", rep.ElapsedS)
+		}
+	})
+	t.Run("ignored", func(t *testing.T) {
+		d := &testDaemon{status: shedFirst, retryAfter: "600"}
+		url := startTestDaemon(t, d)
+		rep, err := RunLoad(context.Background(), LoadOptions{URL: url, Image: testImage,
+			Concurrency: 1, Requests: 2, IgnoreRetryAfter: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.OK != 1 || rep.ElapsedS > 60 {
+			t.Errorf("OK %d after %.1f s; want 1, without the 600 s wait", rep.OK, rep.ElapsedS)
+		}
+	})
 }

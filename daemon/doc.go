@@ -50,8 +50,9 @@
 // the image (413 too_many_pixels, decided from its header), Config.Timeout
 // each request's time (504 timeout; the X-Request-Timeout-Ms header can
 // shorten it) and Config.Concurrency the requests served at once: one more
-// is rejected with 503 overloaded at once, as is a job the engine's full
-// queue rejects. HeaderTimeout, BodyTimeout, WriteTimeout and IdleTimeout
+// is rejected with 503 overloaded at once, as is a job the engine's queue
+// rejects, with Retry-After set to the job's expected wait in whole
+// seconds (at least 1). HeaderTimeout, BodyTimeout, WriteTimeout and IdleTimeout
 // bound the time a slow client can hold a connection, and MaxConns the
 // connections.
 //

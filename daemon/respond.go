@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -32,6 +33,13 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) {
 		s.log.Error("request failed", "request_id", id, "error", err)
 		s.writeInternal(ctx, id)
 		return
+	}
+	var overloaded *engine.OverloadedError
+	if errors.As(err, &overloaded) {
+		// The expected wait in whole seconds, at least 1: by then the
+		// queue has moved on by about that much.
+		retry := max(1, ceilSeconds(overloaded.Wait))
+		ctx.Response.Header.Set("Retry-After", strconv.FormatInt(retry, 10))
 	}
 	retryAfter := ctx.Response.Header.Peek("Retry-After")
 	if status == fasthttp.StatusServiceUnavailable && len(retryAfter) == 0 {

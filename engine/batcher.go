@@ -10,9 +10,25 @@ import (
 )
 
 // ErrOverloaded is returned by Remove, at once and before any decoding,
-// when MaxQueue jobs are already waiting for inference. The daemon responds
-// to it with 503 and a Retry-After header.
+// when MaxQueue jobs are already waiting for inference or a new job would
+// wait longer than MaxQueueWait. The error is an [*OverloadedError]. The
+// daemon responds to it with 503 and a Retry-After header.
 var ErrOverloaded = errors.New("engine: queue is full")
+
+// OverloadedError is the error of a job that the queue rejected. It
+// matches ErrOverloaded with errors.Is.
+type OverloadedError struct {
+	// Wait is the expected wait for inference that the job would have
+	// had, from the jobs ahead of it and the recent inference time.
+	Wait time.Duration
+}
+
+func (e *OverloadedError) Error() string {
+	return fmt.Sprintf("engine: queue is full (expected wait %v)", e.Wait.Round(time.Millisecond))
+}
+
+// Is reports whether target is ErrOverloaded.
+func (e *OverloadedError) Is(target error) bool { return target == ErrOverloaded }
 
 // ErrClosed is returned by Remove and Warm after Close has begun.
 var ErrClosed = errors.New("engine: pipeline is closed")
@@ -24,7 +40,8 @@ const (
 )
 
 // BatchConfig sets how the pipeline queues and batches jobs. The zero value
-// of each field is its default; negative values are invalid.
+// of each field is its default; negative values are invalid, except for
+// MaxQueueWait.
 type BatchConfig struct {
 	// MaxBatch is the maximum number of images in one Backend.Run. Zero
 	// means the backend's own MaxBatch; more than that is an error.
@@ -39,6 +56,15 @@ type BatchConfig struct {
 	// waiting to be decoded, being decoded and preprocessed, or ready. A
 	// job beyond it gets ErrOverloaded. Zero means DefaultMaxQueue.
 	MaxQueue int
+
+	// MaxQueueWait bounds a new job's expected wait for inference: the
+	// rest of the running batch plus one recent batch time for each full
+	// batch of jobs ahead of it. A job that would wait longer gets
+	// ErrOverloaded, so accepted jobs keep a bounded latency when arrivals
+	// outrun the backend. Zero means one batch time, so that at most one
+	// full batch waits behind the running one. A negative value turns the
+	// bound off. Before the first run the expected wait is zero.
+	MaxQueueWait time.Duration
 
 	// PreWorkers is the maximum number of jobs that decode and preprocess,
 	// or postprocess and encode, at the same time. Zero means GOMAXPROCS.
@@ -202,7 +228,12 @@ func (p *Pipeline) runBatch(batch []*item) {
 	in, out := p.stage(batch, outs)
 
 	start := time.Now()
+	p.runStart.Store(start.UnixNano())
 	infer, err := p.backend.Run(ctx, in, out, n)
+	p.runStart.Store(0)
+	if err == nil {
+		p.recordBatchTime(infer)
+	}
 	if err == nil && n > 1 {
 		plane := p.side * p.side
 		for k, o := range outs {

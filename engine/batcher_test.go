@@ -475,3 +475,68 @@ func TestCancelStorm(t *testing.T) {
 		t.Errorf("%d workers still taken, want 0", got)
 	}
 }
+
+// TestQueueWaitBound holds one run in the backend, with a batch time of
+// one second on record, and queues one job behind it. A third job would
+// then wait about two seconds: the bound decides whether it is admitted.
+func TestQueueWaitBound(t *testing.T) {
+	cases := []struct {
+		name  string
+		limit time.Duration
+		admit bool
+	}{
+		{"default one batch time", 0, false},
+		{"shorter than the wait", 1500 * time.Millisecond, false},
+		{"longer than the wait", 5 * time.Second, true},
+		{"off", -1, true},
+	}
+	photo := testPhoto(t, 0)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, b := newTestPipeline(t, BatchConfig{MaxBatch: 1, MaxQueueWait: c.limit}, true)
+			p.batchTime.Store(int64(time.Second))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			remove := func() <-chan error {
+				errc := make(chan error, 1)
+				go func() {
+					res, err := p.Remove(ctx, Job{Image: photo, Output: OutputMask})
+					res.Release()
+					errc <- err
+				}()
+				return errc
+			}
+
+			first := remove()
+			<-b.started
+			second := remove()
+			waitFor(t, "a queued job", func() bool { return p.QueueDepth() == 1 })
+			third := remove()
+			if c.admit {
+				waitFor(t, "a second queued job", func() bool { return p.QueueDepth() == 2 })
+			} else {
+				err := <-third
+				var overloaded *OverloadedError
+				if !errors.As(err, &overloaded) || !errors.Is(err, ErrOverloaded) {
+					t.Fatalf("third job: %v, want an OverloadedError", err)
+				}
+				if overloaded.Wait < time.Second || overloaded.Wait > 2*time.Second {
+					t.Errorf("expected wait %v, want between 1 s and 2 s", overloaded.Wait)
+				}
+			}
+
+			cancel()
+			b.release()
+			for _, errc := range []<-chan error{first, second} {
+				if err := <-errc; err != nil && !errors.Is(err, context.Canceled) {
+					t.Errorf("held job: %v", err)
+				}
+			}
+			if c.admit {
+				if err := <-third; err != nil && !errors.Is(err, context.Canceled) {
+					t.Errorf("third job: %v", err)
+				}
+			}
+		})
+	}
+}

@@ -21,7 +21,12 @@
 //  1. Remove reads the image header and rejects an unsupported format or
 //     an image over Job.MaxPixels at once.
 //  2. Admission: a job takes a place in the queue, or gets ErrOverloaded
-//     at once when MaxQueue jobs are already waiting for inference.
+//     at once when MaxQueue jobs are already waiting for inference, or
+//     when its expected wait is over MaxQueueWait. The expected wait is
+//     the rest of the running batch plus a recent batch time for each
+//     full batch ahead. By default the bound is one batch time, so that a
+//     job accepted under overload still finishes within about two batch
+//     times and the rest get 503 at once instead of timing out later.
 //  3. The job waits for a staging place and a worker, then decodes and
 //     preprocesses into its own input tensor and puts it on the ready
 //     queue.

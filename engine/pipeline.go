@@ -37,6 +37,12 @@ type Pipeline struct {
 	pending  atomic.Int64 // admitted jobs not yet taken off the ready queue
 	inflight atomic.Int64 // admitted jobs whose Remove has not returned
 
+	// batchTime is a moving average of a batch's inference time, and
+	// runStart the start of the running batch (0 when none runs), both
+	// in nanoseconds, for the expected wait of MaxQueueWait.
+	batchTime atomic.Int64
+	runStart  atomic.Int64
+
 	// ready is the queue of preprocessed images. Its capacity equals that
 	// of staged, so a job holding a staging place never blocks sending.
 	ready chan *item
@@ -292,14 +298,48 @@ func (p *Pipeline) admit() error {
 	if p.closed {
 		return ErrClosed
 	}
-	if p.pending.Load() >= int64(p.cfg.MaxQueue) {
-		return ErrOverloaded
+	pending := p.pending.Load()
+	if pending >= int64(p.cfg.MaxQueue) {
+		return &OverloadedError{Wait: p.expectedWait(pending)}
+	}
+	if limit := p.cfg.MaxQueueWait; limit >= 0 {
+		wait := p.expectedWait(pending)
+		if limit == 0 {
+			limit = time.Duration(p.batchTime.Load())
+		}
+		if wait > limit {
+			return &OverloadedError{Wait: wait}
+		}
 	}
 	p.pending.Add(1)
 	p.inflight.Add(1)
 	p.feeders.Add(1)
 	p.active.Add(1)
 	return nil
+}
+
+// expectedWait estimates how long a job admitted now waits for its
+// inference to start, with pending jobs ahead of it: the rest of the
+// running batch, then one batch time for each full batch ahead.
+func (p *Pipeline) expectedWait(pending int64) time.Duration {
+	per := time.Duration(p.batchTime.Load())
+	wait := time.Duration(pending/int64(p.cfg.MaxBatch)) * per
+	if start := p.runStart.Load(); start != 0 {
+		wait += max(0, per-time.Duration(time.Now().UnixNano()-start))
+	}
+	return wait
+}
+
+// recordBatchTime adds a batch's inference time to the moving average,
+// with weight 1/4 so that the estimate follows a change of load within a
+// few batches.
+func (p *Pipeline) recordBatchTime(d time.Duration) {
+	old := p.batchTime.Load()
+	if old == 0 {
+		p.batchTime.Store(int64(d))
+		return
+	}
+	p.batchTime.Store(old + (int64(d)-old)/4)
 }
 
 func (p *Pipeline) unfeed() {

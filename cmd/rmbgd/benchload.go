@@ -36,6 +36,9 @@ func runBenchLoad(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&opt.Duration, "duration", 0,
 		"how long to send: required for the open loop, optional for the closed one")
 	fs.IntVar(&opt.Concurrency, "concurrency", 0, "closed loop: clients sending in sequence")
+	fs.BoolVar(&opt.IgnoreRetryAfter, "ignore-retry-after", false,
+		"closed loop: send the next request at once after a 429 or 503 instead of "+
+			"waiting for its Retry-After")
 	fs.IntVar(&opt.Requests, "requests", 0, "closed loop: requests to send in all")
 	fs.DurationVar(&opt.Timeout, "timeout", 60e9, "limit of each request")
 	fs.IntVar(&opt.MaxInFlight, "max-inflight", 1024,

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // newFlagSet returns a flag set whose -h output starts with synopsis and
@@ -95,5 +96,38 @@ func (b *byteSize) Set(s string) error {
 			"512KiB, 32MiB or 10MB", s)
 	}
 	*b = byteSize(n * scale)
+	return nil
+}
+
+// queueWait is the --max-queue-wait flag: "auto" (one recent batch time,
+// engine.BatchConfig.MaxQueueWait 0), "off" (no bound, −1) or a positive
+// duration.
+type queueWait time.Duration
+
+func (q *queueWait) String() string {
+	switch {
+	case *q == 0:
+		return "auto"
+	case *q < 0:
+		return "off"
+	}
+	return time.Duration(*q).String()
+}
+
+func (q *queueWait) Set(s string) error {
+	switch text := strings.ToLower(strings.TrimSpace(s)); text {
+	case "auto":
+		*q = 0
+		return nil
+	case "off":
+		*q = -1
+		return nil
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil || d <= 0 {
+		return fmt.Errorf("invalid queue wait %q: want auto, off or a positive duration "+
+			"such as 1.5s", s)
+	}
+	*q = queueWait(d)
 	return nil
 }

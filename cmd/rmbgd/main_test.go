@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestByteSizeSet(t *testing.T) {
@@ -52,6 +53,42 @@ func TestByteSizeString(t *testing.T) {
 		b := byteSize(in)
 		if got := b.String(); got != want {
 			t.Errorf("byteSize(%d).String() = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestQueueWaitFlag(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    time.Duration
+		wantErr bool
+	}{
+		{"auto", 0, false},
+		{"AUTO", 0, false},
+		{"off", -1, false},
+		{"1.5s", 1500 * time.Millisecond, false},
+		{" 250ms ", 250 * time.Millisecond, false},
+		{"0s", 0, true},
+		{"-1s", 0, true},
+		{"soon", 0, true},
+		{"", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			var q queueWait
+			err := q.Set(tt.in)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Set(%q) error = %v, want error %v", tt.in, err, tt.wantErr)
+			}
+			if err == nil && time.Duration(q) != tt.want {
+				t.Errorf("Set(%q) = %v, want %v", tt.in, time.Duration(q), tt.want)
+			}
+		})
+	}
+	for q, want := range map[queueWait]string{0: "auto", -1: "off",
+		queueWait(2 * time.Second): "2s"} {
+		if got := q.String(); got != want {
+			t.Errorf("queueWait(%d).String() = %q, want %q", q, got, want)
 		}
 	}
 }
