@@ -10,7 +10,7 @@ import (
 	"github.com/rmbgd/rmbgd/bench"
 )
 
-const benchSynopsis = "rmbgd bench cpu|load|gate [flags]"
+const benchSynopsis = "rmbgd bench cpu|load|gate|targets [flags]"
 
 const benchDescription = "cpu:  send one photo to a daemon on a loopback port several times in\n" +
 	"      sequence and report the end-to-end latency, next to a peer's inference\n" +
@@ -19,7 +19,9 @@ const benchDescription = "cpu:  send one photo to a daemon on a loopback port se
 	"      clients in sequence (closed loop); report throughput, latency\n" +
 	"      percentiles and errors by status.\n" +
 	"gate: start the daemon, send a synthetic 2 MP JPEG 25 times in sequence, and\n" +
-	"      fail when its overhead over the engine's inference time exceeds 10%."
+	"      fail when its overhead over the engine's inference time exceeds 10%.\n" +
+	"targets: start the daemon, measure its capacity, then load it with 8 clients,\n" +
+	"      at 70% and at 150% of capacity, and check the latency and shedding targets."
 
 func runBench(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
@@ -28,7 +30,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(args) == 0 {
 		newFlagSet("bench", benchSynopsis, benchDescription, stderr).Usage()
-		return usagef("missing benchmark: want cpu, load or gate")
+		return usagef("missing benchmark: want cpu, load, gate or targets")
 	}
 	switch args[0] {
 	case "cpu":
@@ -37,9 +39,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return runBenchLoad(args[1:], stdout, stderr)
 	case "gate":
 		return runBenchGate(args[1:], stdout, stderr)
+	case "targets":
+		return runBenchTargets(args[1:], stdout, stderr)
 	}
 	newFlagSet("bench", benchSynopsis, benchDescription, stderr).Usage()
-	return usagef("unknown benchmark %q: want cpu, load or gate", args[0])
+	return usagef("unknown benchmark %q: want cpu, load, gate or targets", args[0])
 }
 
 func runBenchCPU(args []string, stdout, stderr io.Writer) error {

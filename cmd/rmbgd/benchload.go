@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/rmbgd/rmbgd/bench"
 )
@@ -115,6 +116,47 @@ func runBenchGate(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	rep, runErr := bench.RunGate(ctx, opt, stdout)
+	if rep != nil && jsonOut != "" {
+		if err := writeJSONFile(jsonOut, rep); err != nil {
+			return err
+		}
+	}
+	return runErr
+}
+
+func runBenchTargets(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench targets", "rmbgd bench targets [flags]",
+		"Start this binary's daemon on a loopback port with the CPU backend and measure\n"+
+			"it against the load targets: --clients closed-loop clients reach 0.9 of the\n"+
+			"engine's capacity; at 70% of capacity (open loop) p99 is at most 2 x p50; at\n"+
+			"150% the daemon sheds with 503 and the p99 of what it accepts stays within\n"+
+			"2 x the 70% p99. The capacity is measured first, in the same run. Exits 1\n"+
+			"when a target is missed.",
+		stderr)
+	var opt bench.TargetsOptions
+	var jsonOut, image string
+	fs.DurationVar(&opt.Duration, "duration", time.Minute, "length of each loaded phase")
+	fs.IntVar(&opt.Clients, "clients", 8, "clients of the closed-loop phase")
+	fs.StringVar(&image, "image", "", "photo `file` to send (default: a synthetic 2 MP JPEG)")
+	fs.IntVar(&opt.Threads, "threads", 0, "inference threads (0: one per core)")
+	fs.StringVar(&opt.ModelPath, "model", "", "ONNX model `file` (default: the installed model)")
+	fs.StringVar(&jsonOut, "json", "", "also write the report as JSON to this `file`")
+	rest, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
+	}
+	if image != "" {
+		if opt.Image, err = os.ReadFile(image); err != nil {
+			return err
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, runErr := bench.RunTargets(ctx, opt, stdout)
 	if rep != nil && jsonOut != "" {
 		if err := writeJSONFile(jsonOut, rep); err != nil {
 			return err
