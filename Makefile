@@ -24,7 +24,7 @@ TAGS ?= $(if $(and $(TURBOJPEG_LIB),$(wildcard /usr/include/turbojpeg.h),$(shell
 # Photos whose raw model output is compared with ONNX Runtime's.
 GOLDEN_PHOTOS := astronaut.png coffee_exif6.jpg
 
-.PHONY: all build model run test vet golden ort-deps bench-cpu fuzz clean bench-gate
+.PHONY: all build model run test vet golden ort-deps bench-cpu fuzz clean bench-gate bench-targets
 
 all: build
 
@@ -79,6 +79,11 @@ test: model golden vet
 # Server-Timing) by more than 10%. Tail latency is printed, not gated.
 bench-gate: build model
 	$(BIN) bench gate --requests 25
+
+# The load targets, about 3.5 minutes: capacity from requests sent alone,
+# then 8 closed-loop clients and open loops at 70% and 150% of capacity.
+bench-targets: build model
+	$(BIN) bench targets --duration 60s
 
 # Speed against ONNX Runtime on this machine, side by side in one run.
 # ONNX Runtime runs before and after rmbgd's requests, in the same command,

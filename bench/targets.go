@@ -70,6 +70,9 @@ func RunTargets(ctx context.Context, opt TargetsOptions, w io.Writer) (*TargetsR
 	if opt.Clients <= 0 {
 		opt.Clients = 8
 	}
+	if opt.Startup <= 0 {
+		opt.Startup = 2 * time.Minute
+	}
 	photo := opt.Image
 	if photo == nil {
 		var err error
