@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -105,23 +106,12 @@ func runBenchGate(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&opt.Threads, "threads", 0, "inference threads (0: one per core)")
 	fs.StringVar(&opt.ModelPath, "model", "", "ONNX model `file` (default: the installed model)")
 	fs.StringVar(&jsonOut, "json", "", "also write the report as JSON to this `file`")
-	rest, err := parseArgs(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	if len(rest) > 0 {
-		return usagef("unexpected argument %q", rest[0])
-	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	rep, runErr := bench.RunGate(ctx, opt, stdout)
-	if rep != nil && jsonOut != "" {
-		if err := writeJSONFile(jsonOut, rep); err != nil {
-			return err
-		}
-	}
-	return runErr
+	return runReported(jsonOut, func(ctx context.Context) (*bench.GateReport, error) {
+		return bench.RunGate(ctx, opt, stdout)
+	})
 }
 
 func runBenchTargets(args []string, stdout, stderr io.Writer) error {
@@ -141,6 +131,22 @@ func runBenchTargets(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&opt.Threads, "threads", 0, "inference threads (0: one per core)")
 	fs.StringVar(&opt.ModelPath, "model", "", "ONNX model `file` (default: the installed model)")
 	fs.StringVar(&jsonOut, "json", "", "also write the report as JSON to this `file`")
+	if err := parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	if image != "" {
+		var err error
+		if opt.Image, err = os.ReadFile(image); err != nil {
+			return err
+		}
+	}
+	return runReported(jsonOut, func(ctx context.Context) (*bench.TargetsReport, error) {
+		return bench.RunTargets(ctx, opt, stdout)
+	})
+}
+
+// parseNoArgs parses the flags of a command that takes no arguments.
+func parseNoArgs(fs *flag.FlagSet, args []string) error {
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -148,15 +154,16 @@ func runBenchTargets(args []string, stdout, stderr io.Writer) error {
 	if len(rest) > 0 {
 		return usagef("unexpected argument %q", rest[0])
 	}
-	if image != "" {
-		if opt.Image, err = os.ReadFile(image); err != nil {
-			return err
-		}
-	}
+	return nil
+}
 
+// runReported runs a benchmark until it ends or the process gets SIGINT or
+// SIGTERM, and writes its report as JSON to jsonOut when that is set and
+// the benchmark returned one, even with an error.
+func runReported[R any](jsonOut string, run func(ctx context.Context) (*R, error)) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rep, runErr := bench.RunTargets(ctx, opt, stdout)
+	rep, runErr := run(ctx)
 	if rep != nil && jsonOut != "" {
 		if err := writeJSONFile(jsonOut, rep); err != nil {
 			return err
