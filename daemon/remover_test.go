@@ -39,6 +39,8 @@ var (
 	triggerFail = []byte("FAIL!")
 	// triggerBusy makes Remove return engine.ErrOverloaded.
 	triggerBusy = []byte("BUSY!")
+	// triggerWait makes Remove return an OverloadedError with a 2.5 s wait.
+	triggerWait = []byte("WAIT!")
 )
 
 func (r *pngRemover) Backend() string { return "cpu" }
@@ -59,6 +61,8 @@ func (r *pngRemover) Remove(ctx context.Context, job engine.Job) (*engine.Result
 		return nil, errSecret
 	case bytes.HasPrefix(job.Image, triggerBusy):
 		return nil, engine.ErrOverloaded
+	case bytes.HasPrefix(job.Image, triggerWait):
+		return nil, &engine.OverloadedError{Wait: 2500 * time.Millisecond}
 	}
 	if r.block != nil {
 		select {
