@@ -18,9 +18,9 @@ import (
 // without a second allocation.
 const maxRecordedValues = 16
 
-// recordHeaderValues appends to dst the header values fasthttp stores for
-// h: the value of each field in the raw header block, for every field
-// name, and the request URI. Connection is left out, because for it
+// recordHeaderValues appends to dst fasthttp's stored copies of the values
+// of h, for every field name in the raw header block, and of the request
+// URI. Connection is left out, because for it
 // fasthttp may return a shared constant ("close") that must not be
 // zeroed. So is a URI of "/", which may be fasthttp's shared default.
 func recordHeaderValues(h *fasthttp.RequestHeader, dst [][]byte) [][]byte {
@@ -49,6 +49,10 @@ func recordHeaderValues(h *fasthttp.RequestHeader, dst [][]byte) [][]byte {
 // the raw header block and the body buffer. Body bytes past the body's
 // length are zeroed too when wholeBody is set: fasthttp resets the body's
 // length to 0 when reading it fails, and keeps the bytes read so far.
+//
+// TODO: a chunked body that outgrows the body buffer is copied by fasthttp
+// into a larger one, and the smaller one, holding the chunks read so far,
+// is freed without zeroing. So are trailer fields, which are not recorded.
 func wipeRequest(req *fasthttp.Request, values [][]byte, wholeBody bool) {
 	for _, v := range values {
 		clear(v)
