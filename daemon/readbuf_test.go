@@ -3,6 +3,7 @@ package daemon
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,10 +17,9 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// wipeServer is a fasthttp server configured as New configures it for
-// reading requests, serving on a serverListener, whose handler echoes the
-// request body. closed receives, for each connection fasthttp has
-// finished with, a copy of its read buffer taken right after the wipe.
+// wipeServer is a listening fasthttp server. closed receives, for each
+// connection fasthttp has finished with, a copy of its read buffer taken
+// right after the wipe.
 type wipeServer struct {
 	addr   string
 	closed chan []byte
@@ -29,36 +29,28 @@ type wipeServer struct {
 // connection whose read buffer was never found, so nothing was wiped.
 var noReadBuffer = []byte("no read buffer")
 
+// takenOver replaces, on wipeServer.closed, the buffer of a closed
+// connection that another connection had taken over before it was checked.
+var takenOver = []byte("taken over")
+
+// startWipeServer starts a fasthttp server on a serverListener with the
+// settings New gives it for reading requests, and the handler
+// wipeServer.handle.
 func startWipeServer(t *testing.T) *wipeServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws := &wipeServer{addr: ln.Addr().String(), closed: make(chan []byte, 16)}
+	ws := &wipeServer{addr: ln.Addr().String()}
 	srv := &fasthttp.Server{
 		Handler:                      ws.handle,
 		ReadBufferSize:               readBufferSize,
 		DisablePreParseMultipartForm: true,
 		Logger:                       fasthttpLogger{slog.New(slog.DiscardHandler)},
-		ConnState: func(c net.Conn, state fasthttp.ConnState) {
-			var buf []byte
-			if sc, ok := c.(*serverConn); ok && state == fasthttp.StateClosed {
-				buf = sc.readBuf
-			}
-			connState(c, state)
-			if state != fasthttp.StateClosed {
-				return
-			}
-			// The tests open one connection at a time, so no other
-			// connection reads into buf while it is copied.
-			if buf == nil {
-				ws.closed <- noReadBuffer
-				return
-			}
-			ws.closed <- bytes.Clone(buf)
-		},
+		ConnState:                    connState,
 	}
+	ws.closed = watchClosed(srv)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(newServerListener(ln)) }()
 	t.Cleanup(func() {
@@ -68,6 +60,69 @@ func startWipeServer(t *testing.T) *wipeServer {
 		<-done
 	})
 	return ws
+}
+
+// startWipeDaemon starts a Server with r, whose closed connections' read
+// buffers can be checked like a wipeServer's.
+func startWipeDaemon(t *testing.T, cfg Config, r Remover) *wipeServer {
+	t.Helper()
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	s, err := New(cfg, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := &wipeServer{addr: ln.Addr().String(), closed: watchClosed(s.http)}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		<-done
+	})
+	return ws
+}
+
+// watchClosed wraps srv's ConnState hook, before srv serves, so that the
+// returned channel receives a copy of each closed connection's read buffer
+// taken right after the hook has wiped it.
+func watchClosed(srv *fasthttp.Server) chan []byte {
+	closed := make(chan []byte, 16)
+	hook := srv.ConnState
+	srv.ConnState = func(c net.Conn, state fasthttp.ConnState) {
+		var buf []byte
+		if sc, ok := c.(*serverConn); ok && state == fasthttp.StateClosed {
+			buf = sc.readBuf
+		}
+		if hook != nil {
+			hook(c, state)
+		}
+		if state != fasthttp.StateClosed {
+			return
+		}
+		if buf == nil {
+			closed <- noReadBuffer
+			return
+		}
+		// The next connection of a test may have taken the reader from the
+		// pool already. Then its first Read zeroes the buffer (see
+		// TestReadBufferHandover), and the buffer holds its data now.
+		// Otherwise the lock keeps it from writing while buf is copied.
+		readBufferOwners.Lock()
+		defer readBufferOwners.Unlock()
+		if _, taken := readBufferOwners.m[sliceEnd(buf)]; taken {
+			closed <- takenOver
+			return
+		}
+		closed <- bytes.Clone(buf)
+	}
+	return closed
 }
 
 // handle echoes the request body. Its X-Stale response header reports
@@ -97,6 +152,10 @@ func (ws *wipeServer) waitClosed(t *testing.T) {
 	case buf := <-ws.closed:
 		if bytes.Equal(buf, noReadBuffer) {
 			t.Fatal("the connection's read buffer was not found")
+		}
+		if bytes.Equal(buf, takenOver) {
+			t.Log("the next connection took the read buffer over before the check")
+			return
 		}
 		if i := bytes.IndexFunc(buf, func(r rune) bool { return r != 0 }); i >= 0 {
 			t.Errorf("the read buffer is not zero after the connection closed: %q",
@@ -298,4 +357,99 @@ func TestReadBufferHandover(t *testing.T) {
 	if held {
 		t.Error("the buffer is still registered after its owner's wipe")
 	}
+}
+
+// TestServerWipesReadBuffers sends removal requests to a Server through
+// the paths that end a connection: keep-alive, pipelining, Expect:
+// 100-continue, a chunked body, a client that goes away mid-body and a
+// body over the limit.
+func TestServerWipesReadBuffers(t *testing.T) {
+	ws := startWipeDaemon(t, Config{MaxBody: 64 << 10}, &pngRemover{})
+	img := testPNG(t, 24, 16)
+	request := func(extra string) string {
+		req := secretRequest("SECRETdaemon", img, "Content-Type: image/png\r\n"+extra)
+		return strings.Replace(req, "/echo", "/v1/remove", 1)
+	}
+	readOK := func(t *testing.T, r *bufio.Reader) {
+		t.Helper()
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatalf("read response: %v", err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d: %s", resp.StatusCode, body)
+		}
+	}
+
+	t.Run("keep-alive", func(t *testing.T) {
+		c, r := dialWipeServer(t, ws)
+		fmt.Fprint(c, request(""))
+		readOK(t, r)
+		fmt.Fprint(c, request("Connection: close\r\n"))
+		readOK(t, r)
+		ws.waitClosed(t)
+	})
+
+	t.Run("pipelined", func(t *testing.T) {
+		c, r := dialWipeServer(t, ws)
+		fmt.Fprint(c, request("")+request("")+request("Connection: close\r\n"))
+		for range 3 {
+			readOK(t, r)
+		}
+		ws.waitClosed(t)
+	})
+
+	t.Run("expect 100-continue", func(t *testing.T) {
+		c, r := dialWipeServer(t, ws)
+		header, _, _ := strings.Cut(request("Expect: 100-continue\r\nConnection: close\r\n"),
+			"\r\n\r\n")
+		fmt.Fprint(c, header+"\r\n\r\n")
+		line, err := r.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100 ") {
+			t.Fatalf("interim response %q, %v; want 100 Continue", line, err)
+		}
+		if _, err := r.ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+		c.Write(img)
+		readOK(t, r)
+		ws.waitClosed(t)
+	})
+
+	t.Run("chunked", func(t *testing.T) {
+		c, r := dialWipeServer(t, ws)
+		fmt.Fprintf(c, "POST /v1/remove HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"+
+			"Authorization: Bearer SECRETdaemon\r\nTransfer-Encoding: chunked\r\n"+
+			"Connection: close\r\n\r\n%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n",
+			10, img[:10], len(img)-10, img[10:])
+		readOK(t, r)
+		ws.waitClosed(t)
+	})
+
+	t.Run("early close", func(t *testing.T) {
+		c, _ := dialWipeServer(t, ws)
+		req := request("")
+		fmt.Fprint(c, req[:len(req)-len(img)/2])
+		time.Sleep(50 * time.Millisecond)
+		c.Close()
+		ws.waitClosed(t)
+	})
+
+	t.Run("body over the limit", func(t *testing.T) {
+		c, r := dialWipeServer(t, ws)
+		big := patternBody(7, 100<<10)
+		req := secretRequest("SECRETdaemon", big, "Content-Type: image/png\r\n")
+		fmt.Fprint(c, strings.Replace(req, "/echo", "/v1/remove", 1))
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatalf("read response: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("status %d, want 413", resp.StatusCode)
+		}
+		ws.waitClosed(t)
+	})
 }
