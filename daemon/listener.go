@@ -16,9 +16,9 @@ import (
 type serverListener struct {
 	net.Listener
 
-	// keepReadBuffers makes the connections skip wiping fasthttp's read
-	// buffers, for a benchmark of that cost.
-	keepReadBuffers bool
+	// keepBuffers makes the connections skip wiping fasthttp's read and
+	// write buffers, for a benchmark of that cost.
+	keepBuffers bool
 
 	mu      sync.Mutex
 	closed  bool
@@ -49,7 +49,7 @@ func (l *serverListener) Accept() (net.Conn, error) {
 
 func (l *serverListener) newConn(c net.Conn) net.Conn {
 	sc := newServerConn(c)
-	sc.keepReadBuffer = l.keepReadBuffers
+	sc.keepBuffers = l.keepBuffers
 	return sc
 }
 

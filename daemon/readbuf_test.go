@@ -128,20 +128,30 @@ func watchClosed(srv *fasthttp.Server) chan []byte {
 // handle echoes the request body. Its X-Stale response header reports
 // whether the connection's read buffer still holds "Bearer " and the
 // secret named by the request's X-Previous header: the Authorization
-// header of an earlier request. The
-// handler runs on the goroutine that reads the connection, so it may look
-// at the buffer.
+// header of an earlier request. X-Stale-Response reports whether the write
+// buffer still holds the secret, which that request's body, and so its
+// echo, should contain. The handler runs on the goroutine that reads and
+// writes the connection, so it may look at the buffers.
 func (ws *wipeServer) handle(ctx *fasthttp.RequestCtx) {
 	if prev := ctx.Request.Header.Peek("X-Previous"); len(prev) > 0 {
-		stale := "no"
-		if sc, ok := ctx.Conn().(*serverConn); !ok || sc.readBuf == nil {
-			stale = "unknown"
-		} else if bytes.Contains(sc.readBuf, append([]byte("Bearer "), prev...)) {
-			stale = "yes"
-		}
-		ctx.Response.Header.Set("X-Stale", stale)
+		sc, _ := ctx.Conn().(*serverConn)
+		ctx.Response.Header.Set("X-Stale",
+			staleIn(sc.readBuf, append([]byte("Bearer "), prev...)))
+		ctx.Response.Header.Set("X-Stale-Response", staleIn(sc.writeBuf, prev))
 	}
 	ctx.SetBody(ctx.Request.Body())
+}
+
+// staleIn returns "yes" when buf contains secret, "no" when it does not and
+// "unknown" when buf was not found.
+func staleIn(buf, secret []byte) string {
+	switch {
+	case buf == nil:
+		return "unknown"
+	case bytes.Contains(buf, secret):
+		return "yes"
+	}
+	return "no"
 }
 
 // waitClosed waits for the next connection fasthttp closes and fails when
@@ -174,8 +184,8 @@ func secretRequest(secret string, body []byte, extra string) string {
 }
 
 // readEcho reads one response from r and checks that it is 200 with body
-// want, returning its X-Stale header.
-func readEcho(t *testing.T, r *bufio.Reader, want []byte) string {
+// want, returning its header.
+func readEcho(t *testing.T, r *bufio.Reader, want []byte) http.Header {
 	t.Helper()
 	resp, err := http.ReadResponse(r, nil)
 	if err != nil {
@@ -192,7 +202,7 @@ func readEcho(t *testing.T, r *bufio.Reader, want []byte) string {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("echo of %d bytes differs from the %d bytes sent", len(got), len(want))
 	}
-	return resp.Header.Get("X-Stale")
+	return resp.Header
 }
 
 func dialWipeServer(t *testing.T, ws *wipeServer) (net.Conn, *bufio.Reader) {
@@ -220,7 +230,7 @@ func TestReadBufferWipe(t *testing.T) {
 
 	t.Run("keep-alive", func(t *testing.T) {
 		c, r := dialWipeServer(t, ws)
-		body := patternBody(1, 300)
+		body := append(patternBody(1, 300), "SECRETone"...)
 		padding := "X-Padding: " + strings.Repeat("p", 200) + "\r\n"
 		fmt.Fprint(c, secretRequest("SECRETone", body, padding))
 		readEcho(t, r, body)
@@ -228,8 +238,12 @@ func TestReadBufferWipe(t *testing.T) {
 		// its secret, which the second's bytes would overwrite otherwise.
 		time.Sleep(50 * time.Millisecond) // let the server wait for it
 		fmt.Fprint(c, "GET /echo HTTP/1.1\r\nHost: x\r\nX-Previous: SECRETone\r\n\r\n")
-		if stale := readEcho(t, r, nil); stale != "no" {
-			t.Errorf("X-Stale = %q: the buffer held the last request while idle", stale)
+		header := readEcho(t, r, nil)
+		if stale := header.Get("X-Stale"); stale != "no" {
+			t.Errorf("X-Stale = %q: the read buffer held the last request while idle", stale)
+		}
+		if stale := header.Get("X-Stale-Response"); stale != "no" {
+			t.Errorf("X-Stale-Response = %q: the write buffer held the last response", stale)
 		}
 		c.Close()
 		ws.waitClosed(t)

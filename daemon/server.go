@@ -80,8 +80,8 @@ type Server struct {
 	idPrefix uint32
 	nextID   atomic.Uint32
 
-	// keepRequestData turns off the wiping of fasthttp's read buffers and
-	// header storage, so that a benchmark can measure its cost.
+	// keepRequestData turns off the wiping of fasthttp's read and write
+	// buffers and header storage, so that a benchmark can measure its cost.
 	keepRequestData bool
 }
 
@@ -122,6 +122,7 @@ func New(cfg Config, r Remover) (*Server, error) {
 		Concurrency:        cfg.MaxConns,
 		MaxRequestBodySize: cfg.MaxBody,
 		ReadBufferSize:     readBufferSize,
+		WriteBufferSize:    writeBufferSize,
 		// fasthttp's ReadTimeout runs from a connection's accept, or from
 		// a keep-alive request's first byte, to the end of the header.
 		// headerReceived then gives the body its own deadline.
@@ -153,7 +154,7 @@ func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 // or nil after Shutdown. Serve after Shutdown closes ln and returns nil.
 func (s *Server) Serve(ln net.Listener) error {
 	sl := newServerListener(ln)
-	sl.keepReadBuffers = s.keepRequestData
+	sl.keepBuffers = s.keepRequestData
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
