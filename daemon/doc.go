@@ -34,10 +34,16 @@
 // # Privacy
 //
 // Image bytes stay in memory: multipart bodies are parsed in place instead
-// of by fasthttp, which would spill large files to temporary files. The
-// decoded image of a JSON request lives in a pooled buffer, and that buffer
-// and fasthttp's request body are zeroed before the handler returns; a JSON
-// response's buffer is zeroed once fasthttp has written it. Neither logs nor
+// of by fasthttp, which would spill large files to temporary files, and so
+// are their part headers, filenames included. The decoded image of a JSON
+// request lives in a pooled buffer. That buffer, fasthttp's request body and
+// its copies of the header values and of the raw header are zeroed before
+// the handler returns, on every route and on read errors. A JSON response's
+// buffer is zeroed once fasthttp has written it. The buffer through which
+// fasthttp reads a connection, holding the request line, the header and the
+// start of the body, is zeroed while the connection waits for its next
+// request and once it closes. The buffer through which fasthttp writes
+// responses is zeroed as it sends them (see serverConn). Neither logs nor
 // error bodies contain image bytes, base64 text, filenames or credential
 // headers: the access log line has the time, client IP, method, route,
 // status, body sizes, duration and batch size, and nothing else about the

@@ -3,7 +3,6 @@ package daemon
 import (
 	"io"
 	"net"
-	"sync/atomic"
 	"time"
 )
 
@@ -21,19 +20,12 @@ const (
 	lingerMaxBytes = 64 << 20
 )
 
-// lingerConn is a connection whose Close lingers once markLinger has been
-// called; otherwise Close closes at once.
-type lingerConn struct {
-	net.Conn
-	linger atomic.Bool
-}
-
 // markLinger makes the next Close a lingering close.
-func (c *lingerConn) markLinger() { c.linger.Store(true) }
+func (c *serverConn) markLinger() { c.linger.Store(true) }
 
 // Close closes the connection. A lingering close returns at once and
 // finishes in its own goroutine, so the server's worker is not held.
-func (c *lingerConn) Close() error {
+func (c *serverConn) Close() error {
 	if !c.linger.Load() {
 		return c.Conn.Close()
 	}
@@ -47,15 +39,31 @@ func (c *lingerConn) Close() error {
 	go func() {
 		// The deadline bounds the drain; its error only ends it early.
 		_ = c.Conn.SetReadDeadline(time.Now().Add(lingerTimeout))
-		_, _ = io.CopyN(io.Discard, c.Conn, lingerMaxBytes)
+		drain(c.Conn, lingerMaxBytes)
 		_ = c.Conn.Close()
 	}()
 	return nil
 }
 
-// markLinger marks c for a lingering close when it is a lingerConn.
+// drain reads and discards up to limit bytes from r until an error. The
+// bytes are request data, so they go through a buffer of its own that is
+// zeroed at the end, not through io.Discard's pooled buffers, which are
+// never zeroed.
+func drain(r io.Reader, limit int64) {
+	buf := make([]byte, 16<<10)
+	defer clear(buf)
+	for n := int64(0); n < limit; {
+		m, err := r.Read(buf[:min(int64(len(buf)), limit-n)])
+		n += int64(m)
+		if err != nil {
+			return
+		}
+	}
+}
+
+// markLinger marks c for a lingering close when it is a serverConn.
 func markLinger(c net.Conn) {
-	if lc, ok := c.(*lingerConn); ok {
-		lc.markLinger()
+	if sc, ok := c.(*serverConn); ok {
+		sc.markLinger()
 	}
 }

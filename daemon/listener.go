@@ -7,7 +7,7 @@ import (
 )
 
 // serverListener is the listener fasthttp serves on. It wraps each
-// connection in a lingerConn. Its Close does not reset the connections
+// connection in a serverConn. Its Close does not reset the connections
 // waiting in the kernel's accept queue, because a client whose connect()
 // has completed may already have sent its request, and closing the
 // listening socket would reset that connection. Close takes those
@@ -15,6 +15,10 @@ import (
 // out before it reports the close, so each gets an HTTP response.
 type serverListener struct {
 	net.Listener
+
+	// keepBuffers makes the connections skip wiping fasthttp's read and
+	// write buffers, for a benchmark of that cost.
+	keepBuffers bool
 
 	mu      sync.Mutex
 	closed  bool
@@ -30,7 +34,7 @@ func newServerListener(ln net.Listener) *serverListener {
 func (l *serverListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err == nil {
-		return &lingerConn{Conn: c}, nil
+		return l.newConn(c), nil
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -38,9 +42,15 @@ func (l *serverListener) Accept() (net.Conn, error) {
 		c = l.backlog[0]
 		l.backlog[0] = nil
 		l.backlog = l.backlog[1:]
-		return &lingerConn{Conn: c}, nil
+		return l.newConn(c), nil
 	}
 	return nil, err
+}
+
+func (l *serverListener) newConn(c net.Conn) net.Conn {
+	sc := newServerConn(c)
+	sc.keepBuffers = l.keepBuffers
+	return sc
 }
 
 // Close takes the connections waiting in the accept queue and closes the

@@ -48,8 +48,8 @@ func TestListenerCloseKeepsBacklog(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Accept %d after Close: %v", i, err)
 		}
-		if _, ok := c.(*lingerConn); !ok {
-			t.Errorf("connection %d is a %T, want a *lingerConn", i, c)
+		if _, ok := c.(*serverConn); !ok {
+			t.Errorf("connection %d is a %T, want a *serverConn", i, c)
 		}
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 		line, err := bufio.NewReader(c).ReadString('\n')

@@ -2,8 +2,6 @@ package daemon
 
 import (
 	"bytes"
-	"mime"
-	"strings"
 
 	"github.com/valyala/fasthttp"
 )
@@ -119,7 +117,8 @@ func multipartField(name string, content []byte, p *params, image *[]byte) error
 
 // partName reads a part's header block from the start of b and returns
 // the form field name from its Content-Disposition and the length of the
-// block, blank line included.
+// block, blank line included. The header is parsed in place: no part of it,
+// a filename least of all, is copied.
 func partName(b []byte) (name string, n int, err error) {
 	for {
 		lineEnd := bytes.IndexByte(b[n:], '\n')
@@ -137,18 +136,18 @@ func partName(b []byte) (name string, n int, err error) {
 			return "", 0, multipartError("a part has an invalid header line")
 		}
 		key := bytes.TrimSpace(line[:colon])
-		value := strings.TrimSpace(string(line[colon+1:]))
+		value := bytes.TrimSpace(line[colon+1:])
 		switch {
 		case bytes.EqualFold(key, []byte("Content-Disposition")):
-			disposition, params, err := mime.ParseMediaType(value)
-			if err != nil || disposition != "form-data" {
+			field, ok := formFieldName(value)
+			if !ok {
 				return "", 0, multipartError("a part has an invalid Content-Disposition")
 			}
-			name = params["name"]
+			name = field
 		case bytes.EqualFold(key, []byte("Content-Transfer-Encoding")):
-			switch strings.ToLower(value) {
-			case "binary", "8bit", "7bit":
-			default:
+			if !bytes.EqualFold(value, []byte("binary")) &&
+				!bytes.EqualFold(value, []byte("8bit")) &&
+				!bytes.EqualFold(value, []byte("7bit")) {
 				return "", 0, multipartError(
 					"only binary, 8bit and 7bit Content-Transfer-Encoding are supported")
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"mime"
 	"mime/multipart"
 	"strings"
 	"testing"
@@ -168,6 +169,108 @@ func FuzzParseMultipart(f *testing.F) {
 		}
 		if want != nil && !bytes.Equal(img, want) {
 			t.Fatalf("image = %q, mime/multipart read %q", img, want)
+		}
+	})
+}
+
+func TestFormFieldName(t *testing.T) {
+	tests := []struct {
+		name  string
+		value string
+		field string
+		ok    bool
+	}{
+		{"token", `form-data; name=image`, "image", true},
+		{"quoted", `form-data; name="image"; filename="a.png"`, "image", true},
+		{"case of type and key", `Form-Data; NAME="format"`, "format", true},
+		{"name is case-sensitive", `form-data; name="Image"`, "", true},
+		{"white space", "form-data ;\tname = \"bg_color\" ; filename=x", "bg_color", true},
+		{"escaped name", `form-data; name="im\age"`, "", true},
+		{"escaped tspecial in name", `form-data; name="out\"put"`, "", true},
+		{"escaped quote in filename", `form-data; filename="a\";name=x.png"; name=output`,
+			"output", true},
+		{"semicolon in filename", `form-data; filename="a;name=format"; name="image"`,
+			"image", true},
+		{"Windows path filename", `form-data; name="image"; filename="C:\dir\a.png"`,
+			"image", true},
+		{"filename before name", `form-data; filename=a.png; name=image`, "image", true},
+		{"RFC 2231 filename", `form-data; name=image; filename*=UTF-8''%e2%82%ac.png`,
+			"image", true},
+		{"RFC 2231 name", `form-data; name*=utf-8''bg%5Fcolor`, "bg_color", true},
+		{"RFC 2231 name wins", `form-data; name=output; name*=UTF-8'en'image`,
+			"image", true},
+		{"RFC 2231 other charset", `form-data; name=output; name*=latin1''image`,
+			"output", true},
+		{"RFC 2231 bad escape", `form-data; name=output; name*=utf-8''%zzimage`,
+			"output", true},
+		{"RFC 2231 truncated escape", `form-data; name=output; name*=utf-8''image%4`,
+			"output", true},
+		{"long name", `form-data; name="image-and-more"`, "", true},
+		{"no name", `form-data; filename="a.png"`, "", true},
+		{"trailing semicolon", `form-data; name=image;`, "image", true},
+		{"only type", `form-data`, "", true},
+		{"not form-data", `attachment; name=image`, "", false},
+		{"empty", ``, "", false},
+		{"two names", `form-data; name=image; name=output`, "", false},
+		{"two extended names", `form-data; name*=utf-8''a; NAME*=utf-8''b`, "", false},
+		{"unterminated quote", `form-data; name="image`, "", false},
+		{"unterminated filename", `form-data; name=image; filename="a.png`, "", false},
+		{"missing value", `form-data; name=`, "", false},
+		{"missing equals", `form-data; name image`, "", false},
+		{"no semicolon", `form-data name=image`, "", false},
+		{"junk after value", `form-data; name=image x`, "", false},
+		{"empty key", `form-data; =image`, "", false},
+		{"CR in quotes", "form-data; name=\"ima\rge\"", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			field, ok := formFieldName([]byte(tt.value))
+			if field != tt.field || ok != tt.ok {
+				t.Errorf("formFieldName(%q) = %q, %v; want %q, %v",
+					tt.value, field, ok, tt.field, tt.ok)
+			}
+		})
+	}
+}
+
+func TestFormFieldNameNoAlloc(t *testing.T) {
+	value := []byte(`form-data; name="image"; filename="C:\dir\a.png"; ` +
+		`filename*=UTF-8''%e2%82%ac.png`)
+	allocs := testing.AllocsPerRun(100, func() {
+		if field, ok := formFieldName(value); field != "image" || !ok {
+			t.Fatalf("formFieldName = %q, %v", field, ok)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("formFieldName allocates %v times, want 0", allocs)
+	}
+}
+
+// FuzzFormFieldName checks formFieldName against mime.ParseMediaType:
+// where both accept a value, they find the same field.
+func FuzzFormFieldName(f *testing.F) {
+	for _, v := range []string{
+		`form-data; name="image"; filename="a.png"`,
+		`form-data; name*=utf-8''bg%5Fcolor; filename="a\"b"`,
+		`form-data; filename="C:\dir\a.png"; name=output`,
+	} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		field, ok := formFieldName([]byte(v))
+		if ok && field != "" && field != "image" && field != "output" &&
+			field != "format" && field != "bg_color" {
+			t.Fatalf("formFieldName(%q) = unknown field %q", v, field)
+		}
+		disposition, params, err := mime.ParseMediaType(v)
+		// mime joins name*0, name*1, ... which formFieldName leaves out.
+		if err != nil || !ok || disposition != "form-data" ||
+			strings.Contains(strings.ToLower(v), "name*0") {
+			return
+		}
+		if want := knownField([]byte(params["name"])); field != want {
+			t.Fatalf("formFieldName(%q) = %q, mime.ParseMediaType found %q",
+				v, field, params["name"])
 		}
 	})
 }

@@ -13,11 +13,9 @@ import (
 )
 
 // remove serves POST /v1/remove: read the image and options, run the job,
-// write the response. Every buffer that held request data is wiped before the
-// handler returns, fasthttp's request body included.
+// write the response. Every buffer of its own that held request data is
+// wiped before it returns, and handle then wipes fasthttp's request body.
 func (s *Server) remove(ctx *fasthttp.RequestCtx, rec *requestRecord) {
-	defer clear(ctx.Request.Body())
-
 	if s.arrivedAfterClose(rec.start) {
 		ctx.Response.Header.Set("Retry-After", "5")
 		s.writeError(ctx, newRequestError(fasthttp.StatusServiceUnavailable,

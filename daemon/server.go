@@ -79,6 +79,10 @@ type Server struct {
 	// from two runs of the daemon do not collide in the logs.
 	idPrefix uint32
 	nextID   atomic.Uint32
+
+	// keepRequestData turns off the wiping of fasthttp's read and write
+	// buffers and header storage, so that a benchmark can measure its cost.
+	keepRequestData bool
 }
 
 // New returns a Server for cfg that serves removals with r. Zero fields of
@@ -114,8 +118,11 @@ func New(cfg Config, r Remover) (*Server, error) {
 		ErrorHandler:       s.handleReadError,
 		Name:               "rmbgd",
 		HeaderReceived:     s.headerReceived,
+		ConnState:          connState,
 		Concurrency:        cfg.MaxConns,
 		MaxRequestBodySize: cfg.MaxBody,
+		ReadBufferSize:     readBufferSize,
+		WriteBufferSize:    writeBufferSize,
 		// fasthttp's ReadTimeout runs from a connection's accept, or from
 		// a keep-alive request's first byte, to the end of the header.
 		// headerReceived then gives the body its own deadline.
@@ -147,6 +154,7 @@ func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 // or nil after Shutdown. Serve after Shutdown closes ln and returns nil.
 func (s *Server) Serve(ln net.Listener) error {
 	sl := newServerListener(ln)
+	sl.keepBuffers = s.keepRequestData
 	s.mu.Lock()
 	if s.closing.Load() {
 		s.mu.Unlock()
@@ -229,10 +237,16 @@ type headerInfo struct {
 	// forwarded is the client the forwarding headers name, believed only
 	// when the peer turns out to be a trusted proxy; zero when none.
 	forwarded netip.Addr
+
+	// values are fasthttp's copies of the header values, for wipeRequest.
+	// They start in valueBuf.
+	values   [][]byte
+	valueBuf [maxRecordedValues][]byte
 }
 
 // headerReceived is fasthttp's HeaderReceived hook: it records the
-// request's headerInfo and starts the body's read deadline.
+// request's headerInfo, the header values included, and starts the body's
+// read deadline.
 func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 	path, _, _ := bytes.Cut(h.RequestURI(), []byte("?"))
 	info := &headerInfo{
@@ -242,6 +256,9 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 	}
 	if len(s.cfg.TrustedProxies) > 0 {
 		info.forwarded = forwardedClient(h, s.cfg.TrustedProxies)
+	}
+	if !s.keepRequestData {
+		info.values = recordHeaderValues(h, info.valueBuf[:0])
 	}
 	s.headers.Store(h, info)
 	return fasthttp.RequestConfig{ReadTimeout: s.cfg.BodyTimeout}
@@ -267,6 +284,10 @@ type requestRecord struct {
 	// batchSize is the size of the inference batch the request ran in, or
 	// zero when it ran none.
 	batchSize int
+
+	// headerValues are fasthttp's copies of the header values, zeroed with
+	// the rest of the request's data once it has been handled.
+	headerValues [][]byte
 }
 
 // newRecord starts the record of a request that fasthttp has read whole.
@@ -279,6 +300,9 @@ func (s *Server) newRecord(ctx *fasthttp.RequestCtx) requestRecord {
 	}
 	if info, ok := s.takeHeaderInfo(&ctx.Request.Header); ok {
 		rec.start = info.received
+		rec.headerValues = info.values
+	} else if !s.keepRequestData {
+		rec.headerValues = recordHeaderValues(&ctx.Request.Header, nil)
 	}
 	if trustedPeer(rec.client, s.cfg.TrustedProxies) {
 		if fwd := forwardedClient(&ctx.Request.Header, s.cfg.TrustedProxies); fwd.IsValid() {
@@ -290,9 +314,11 @@ func (s *Server) newRecord(ctx *fasthttp.RequestCtx) requestRecord {
 
 // handle routes a request and writes its access log line. A panic in a
 // handler is recovered here, logged with its stack and turned into a 500, so the
-// daemon keeps serving.
+// daemon keeps serving. Whatever the route and the outcome, the request's
+// header values, raw header and body are zeroed before handle returns.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	rec := s.newRecord(ctx)
+	defer s.wipeRequest(ctx, &rec, false)
 	defer s.finish(ctx, &rec)
 	defer s.recoverPanic(ctx)
 
@@ -471,7 +497,9 @@ func methodName(m []byte) string {
 // closes the connection after this response; the close lingers so that
 // the client gets to read it. A failed /v1/remove request takes a token
 // from its client's bucket like any other, and gets 429 instead when the
-// bucket is empty.
+// bucket is empty. What was read of the request is zeroed before
+// handleReadError returns, except the values of a header that failed to
+// parse.
 func (s *Server) handleReadError(ctx *fasthttp.RequestCtx, err error) {
 	markLinger(ctx.Conn())
 	peer := peerAddr(ctx)
@@ -479,7 +507,12 @@ func (s *Server) handleReadError(ctx *fasthttp.RequestCtx, err error) {
 	if info, ok := s.takeHeaderInfo(&ctx.Request.Header); ok {
 		rec.method, rec.route, rec.start = info.method, info.route, info.received
 		rec.client = resolveClient(peer, info.forwarded, s.cfg.TrustedProxies)
+		rec.headerValues = info.values
 	}
+	// TODO: when the header fails to parse, fasthttp resets it before this
+	// handler runs, and the values it had copied before the error stay in
+	// its pooled storage until the next request on that RequestCtx.
+	defer s.wipeRequest(ctx, &rec, true)
 	defer s.finish(ctx, &rec)
 	if rec.route == routeRemove && !s.allowRate(ctx, rec.client) {
 		return
@@ -502,6 +535,16 @@ func (s *Server) handleReadError(ctx *fasthttp.RequestCtx, err error) {
 		s.writeError(ctx, newRequestError(fasthttp.StatusBadRequest,
 			"bad_request", "the HTTP request could not be parsed"))
 	}
+}
+
+// wipeRequest zeroes the request's data in fasthttp's buffers: see
+// wipeRequest in wipe.go. wholeBody also zeroes the body buffer past the
+// body's length, for a body whose read failed.
+func (s *Server) wipeRequest(ctx *fasthttp.RequestCtx, rec *requestRecord, wholeBody bool) {
+	if s.keepRequestData {
+		return
+	}
+	wipeRequest(&ctx.Request, rec.headerValues, wholeBody)
 }
 
 // requestID returns a new id: 8 hex digits of process prefix, 8 of counter.
