@@ -38,6 +38,9 @@ type GateOptions struct {
 
 	// Startup bounds the daemon's model load and warm-up. Default 2 min.
 	Startup time.Duration
+
+	// ServeArgs are more flags for `rmbgd serve`.
+	ServeArgs []string
 }
 
 // GateReport holds RunGate's measurements. Times are in milliseconds.
@@ -180,6 +183,7 @@ func startChildDaemon(ctx context.Context, opt GateOptions) (*childDaemon, error
 	if opt.ModelPath != "" {
 		args = append(args, "--model", opt.ModelPath)
 	}
+	args = append(args, opt.ServeArgs...)
 	d := &childDaemon{base: "http://" + addr, log: &lockedWriter{},
 		exited: make(chan error, 1)}
 	d.cmd = exec.Command(bin, args...)

@@ -28,6 +28,9 @@ type TargetsOptions struct {
 
 	// Startup bounds the daemon's model load and warm-up. Default 2 min.
 	Startup time.Duration
+
+	// ServeArgs are more flags for `rmbgd serve`, such as a queue setting.
+	ServeArgs []string
 }
 
 // TargetsReport holds RunTargets' phases and verdicts.
@@ -82,7 +85,7 @@ func RunTargets(ctx context.Context, opt TargetsOptions, w io.Writer) (*TargetsR
 		}
 	}
 	d, err := startChildDaemon(ctx, GateOptions{Binary: opt.Binary, ModelPath: opt.ModelPath,
-		Threads: opt.Threads, Startup: opt.Startup})
+		Threads: opt.Threads, Startup: opt.Startup, ServeArgs: opt.ServeArgs})
 	if err != nil {
 		return nil, err
 	}

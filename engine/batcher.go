@@ -61,9 +61,11 @@ type BatchConfig struct {
 	// rest of the running batch plus one recent batch time for each full
 	// batch of jobs ahead of it. A job that would wait longer gets
 	// ErrOverloaded, so accepted jobs keep a bounded latency when arrivals
-	// outrun the backend. Zero means one batch time, so that at most one
-	// full batch waits behind the running one. A negative value turns the
-	// bound off. Before the first run the expected wait is zero.
+	// outrun the backend. Zero means three quarters of a batch time: a job
+	// joins a full batch waiting behind the running one only when that one
+	// is past its first quarter, so a job accepted under overload waits at
+	// most 0.75 batch times. A negative value turns the bound off. Before
+	// the first run the expected wait is zero.
 	MaxQueueWait time.Duration
 
 	// PreWorkers is the maximum number of jobs that decode and preprocess,

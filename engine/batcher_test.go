@@ -476,17 +476,19 @@ func TestCancelStorm(t *testing.T) {
 	}
 }
 
-// TestQueueWaitBound holds one run in the backend, with a batch time of
-// one second on record, and queues one job behind it. A third job would
-// then wait about two seconds: the bound decides whether it is admitted.
+// TestQueueWaitBound holds one run in the backend, which started half a
+// second ago with a batch time of one second on record. A second job,
+// arriving with half a second left, is admitted under the default bound
+// of three quarters of a batch and queues behind it. A third would wait
+// about 1.5 s: the bound decides whether it is admitted.
 func TestQueueWaitBound(t *testing.T) {
 	cases := []struct {
 		name  string
 		limit time.Duration
 		admit bool
 	}{
-		{"default one batch time", 0, false},
-		{"shorter than the wait", 1500 * time.Millisecond, false},
+		{"default", 0, false},
+		{"shorter than the wait", 1200 * time.Millisecond, false},
 		{"longer than the wait", 5 * time.Second, true},
 		{"off", -1, true},
 	}
@@ -509,6 +511,7 @@ func TestQueueWaitBound(t *testing.T) {
 
 			first := remove()
 			<-b.started
+			p.runStart.Store(time.Now().Add(-500 * time.Millisecond).UnixNano())
 			second := remove()
 			waitFor(t, "a queued job", func() bool { return p.QueueDepth() == 1 })
 			third := remove()
@@ -520,8 +523,8 @@ func TestQueueWaitBound(t *testing.T) {
 				if !errors.As(err, &overloaded) || !errors.Is(err, ErrOverloaded) {
 					t.Fatalf("third job: %v, want an OverloadedError", err)
 				}
-				if overloaded.Wait < time.Second || overloaded.Wait > 2*time.Second {
-					t.Errorf("expected wait %v, want between 1 s and 2 s", overloaded.Wait)
+				if overloaded.Wait < time.Second || overloaded.Wait > 1500*time.Millisecond {
+					t.Errorf("expected wait %v, want between 1 s and 1.5 s", overloaded.Wait)
 				}
 			}
 
@@ -538,5 +541,45 @@ func TestQueueWaitBound(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestQueueWaitEarlyInRun sends a job just after a one-second run has
+// started: the default bound of three quarters of a batch rejects it, and
+// a bound of two seconds admits it.
+func TestQueueWaitEarlyInRun(t *testing.T) {
+	photo := testPhoto(t, 0)
+	for _, c := range []struct {
+		limit time.Duration
+		admit bool
+	}{{0, false}, {2 * time.Second, true}} {
+		p, b := newTestPipeline(t, BatchConfig{MaxBatch: 1, MaxQueueWait: c.limit}, true)
+		p.batchTime.Store(int64(time.Second))
+		ctx, cancel := context.WithCancel(context.Background())
+		first := make(chan error, 1)
+		go func() {
+			res, err := p.Remove(ctx, Job{Image: photo, Output: OutputMask})
+			res.Release()
+			first <- err
+		}()
+		<-b.started
+
+		second := make(chan error, 1)
+		go func() {
+			res, err := p.Remove(ctx, Job{Image: photo, Output: OutputMask})
+			res.Release()
+			second <- err
+		}()
+		if c.admit {
+			waitFor(t, "a queued job", func() bool { return p.QueueDepth() == 1 })
+		} else if err := <-second; !errors.Is(err, ErrOverloaded) {
+			t.Errorf("limit %v: second job %v, want ErrOverloaded", c.limit, err)
+		}
+		cancel()
+		b.release()
+		<-first
+		if c.admit {
+			<-second
+		}
 	}
 }

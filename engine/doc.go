@@ -24,9 +24,10 @@
 //     at once when MaxQueue jobs are already waiting for inference, or
 //     when its expected wait is over MaxQueueWait. The expected wait is
 //     the rest of the running batch plus a recent batch time for each
-//     full batch ahead. By default the bound is one batch time, so that a
-//     job accepted under overload still finishes within about two batch
-//     times and the rest get 503 at once instead of timing out later.
+//     full batch ahead. By default the bound is three quarters of a batch
+//     time, so that a job accepted under overload still finishes within
+//     about 1.75 batch times and the rest get 503 at once instead of
+//     timing out later.
 //  3. The job waits for a staging place and a worker, then decodes and
 //     preprocesses into its own input tensor and puts it on the ready
 //     queue.

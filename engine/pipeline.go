@@ -305,7 +305,7 @@ func (p *Pipeline) admit() error {
 	if limit := p.cfg.MaxQueueWait; limit >= 0 {
 		wait := p.expectedWait(pending)
 		if limit == 0 {
-			limit = time.Duration(p.batchTime.Load())
+			limit = time.Duration(p.batchTime.Load()) * 3 / 4
 		}
 		if wait > limit {
 			return &OverloadedError{Wait: wait}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -124,16 +125,19 @@ func runBenchTargets(args []string, stdout, stderr io.Writer) error {
 			"when a target is missed.",
 		stderr)
 	var opt bench.TargetsOptions
-	var jsonOut, image string
+	var jsonOut, image, serveArgs string
 	fs.DurationVar(&opt.Duration, "duration", time.Minute, "length of each loaded phase")
 	fs.IntVar(&opt.Clients, "clients", 8, "clients of the closed-loop phase")
 	fs.StringVar(&image, "image", "", "photo `file` to send (default: a synthetic 2 MP JPEG)")
+	fs.StringVar(&serveArgs, "serve-args", "",
+		"more `flags` for the daemon, separated by spaces, such as \"--max-queue-wait 2s\"")
 	fs.IntVar(&opt.Threads, "threads", 0, "inference threads (0: one per core)")
 	fs.StringVar(&opt.ModelPath, "model", "", "ONNX model `file` (default: the installed model)")
 	fs.StringVar(&jsonOut, "json", "", "also write the report as JSON to this `file`")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
+	opt.ServeArgs = strings.Fields(serveArgs)
 	if image != "" {
 		var err error
 		if opt.Image, err = os.ReadFile(image); err != nil {

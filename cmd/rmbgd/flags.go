@@ -99,8 +99,8 @@ func (b *byteSize) Set(s string) error {
 	return nil
 }
 
-// queueWait is the --max-queue-wait flag: "auto" (one recent batch time,
-// engine.BatchConfig.MaxQueueWait 0), "off" (no bound, −1) or a positive
+// queueWait is the --max-queue-wait flag: "auto" (three quarters of a
+// recent batch time, engine.BatchConfig.MaxQueueWait 0), "off" (no bound, −1) or a positive
 // duration.
 type queueWait time.Duration
 

@@ -87,8 +87,8 @@ func runServe(args []string, _, stderr io.Writer) error {
 		"jobs waiting for inference before new ones are rejected with 503")
 	fs.Var((*queueWait)(&opt.batch.MaxQueueWait), "max-queue-wait",
 		"longest expected wait for inference a new job may face before it is rejected "+
-			"with 503: a `duration`, off, or auto (the default: the recent inference time of "+
-			"one batch)")
+			"with 503: a `duration`, off, or auto (the default: three quarters of the recent "+
+			"inference time of one batch)")
 	fs.StringVar(&opt.modelPath, "model", "", "ONNX model `file` (default: the installed "+
 		"isnet-general-use, see \"rmbgd model path\")")
 	requireLocked := fs.Bool("require-locked-memory", false,
