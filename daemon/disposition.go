@@ -187,8 +187,8 @@ func decodeExtValue(value []byte, quoted bool, dst []byte) (n int, valid, fits b
 			if i+2 >= len(encoded) {
 				return 0, false, false
 			}
-			hi, okHi := unhex(encoded[i+1])
-			lo, okLo := unhex(encoded[i+2])
+			hi, okHi := hexDigit(encoded[i+1])
+			lo, okLo := hexDigit(encoded[i+2])
 			if !okHi || !okLo {
 				return 0, false, false
 			}
@@ -203,18 +203,6 @@ func decodeExtValue(value []byte, quoted bool, dst []byte) (n int, valid, fits b
 		n++
 	}
 	return n, true, fits
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 // isTSpecial reports whether c is one of the tspecials of RFC 2045.

@@ -3,7 +3,6 @@ package daemon
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -66,26 +65,9 @@ func startWipeServer(t *testing.T) *wipeServer {
 // buffers can be checked like a wipeServer's.
 func startWipeDaemon(t *testing.T, cfg Config, r Remover) *wipeServer {
 	t.Helper()
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	s, err := New(cfg, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws := &wipeServer{addr: ln.Addr().String(), closed: watchClosed(s.http)}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		<-done
-	})
+	ws := &wipeServer{}
+	ts := startServer(t, cfg, r, func(s *Server) { ws.closed = watchClosed(s.http) })
+	ws.addr = ts.addr
 	return ws
 }
 

@@ -56,14 +56,18 @@ type testServer struct {
 }
 
 // startServer starts a server for cfg on 127.0.0.1:0 and shuts it down when
-// the test ends.
-func startServer(t testing.TB, cfg Config, r Remover) *testServer {
+// the test ends. Each setup function, if any, gets the server before it
+// starts serving.
+func startServer(t testing.TB, cfg Config, r Remover, setup ...func(*Server)) *testServer {
 	t.Helper()
 	logs := &syncBuffer{}
 	cfg.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 	s, err := New(cfg, r)
 	if err != nil {
 		t.Fatalf("New: %v", err)
+	}
+	for _, f := range setup {
+		f(s)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -259,15 +259,7 @@ func TestQueueDropsDoneItems(t *testing.T) {
 func TestFullQueueOverloaded(t *testing.T) {
 	p, b := newTestPipeline(t, BatchConfig{MaxBatch: 1, MaxQueue: 1}, true)
 	photo := testPhoto(t, 0)
-	remove := func(ctx context.Context) <-chan error {
-		errc := make(chan error, 1)
-		go func() {
-			res, err := p.Remove(ctx, Job{Image: photo, Output: OutputMask})
-			res.Release()
-			errc <- err
-		}()
-		return errc
-	}
+	remove := func(ctx context.Context) <-chan error { return removeAsync(ctx, p, photo) }
 
 	first := remove(context.Background())
 	<-b.started
@@ -418,15 +410,7 @@ func TestBatchConfigDefaults(t *testing.T) {
 func TestCancelStorm(t *testing.T) {
 	p, b := newTestPipeline(t, BatchConfig{MaxBatch: 2}, true)
 	photo := testPhoto(t, 0)
-	remove := func(ctx context.Context) <-chan error {
-		errc := make(chan error, 1)
-		go func() {
-			res, err := p.Remove(ctx, Job{Image: photo, Output: OutputMask})
-			res.Release()
-			errc <- err
-		}()
-		return errc
-	}
+	remove := func(ctx context.Context) <-chan error { return removeAsync(ctx, p, photo) }
 
 	first := remove(context.Background())
 	<-b.started
@@ -499,15 +483,7 @@ func TestQueueWaitBound(t *testing.T) {
 			p.batchTime.Store(int64(time.Second))
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			remove := func() <-chan error {
-				errc := make(chan error, 1)
-				go func() {
-					res, err := p.Remove(ctx, Job{Image: photo, Output: OutputMask})
-					res.Release()
-					errc <- err
-				}()
-				return errc
-			}
+			remove := func() <-chan error { return removeAsync(ctx, p, photo) }
 
 			first := remove()
 			<-b.started
@@ -556,20 +532,10 @@ func TestQueueWaitEarlyInRun(t *testing.T) {
 		p, b := newTestPipeline(t, BatchConfig{MaxBatch: 1, MaxQueueWait: c.limit}, true)
 		p.batchTime.Store(int64(time.Second))
 		ctx, cancel := context.WithCancel(context.Background())
-		first := make(chan error, 1)
-		go func() {
-			res, err := p.Remove(ctx, Job{Image: photo, Output: OutputMask})
-			res.Release()
-			first <- err
-		}()
+		first := removeAsync(ctx, p, photo)
 		<-b.started
 
-		second := make(chan error, 1)
-		go func() {
-			res, err := p.Remove(ctx, Job{Image: photo, Output: OutputMask})
-			res.Release()
-			second <- err
-		}()
+		second := removeAsync(ctx, p, photo)
 		if c.admit {
 			waitFor(t, "a queued job", func() bool { return p.QueueDepth() == 1 })
 		} else if err := <-second; !errors.Is(err, ErrOverloaded) {
@@ -582,4 +548,16 @@ func TestQueueWaitEarlyInRun(t *testing.T) {
 			<-second
 		}
 	}
+}
+
+// removeAsync runs a mask job for photo on p in a goroutine and returns its
+// error on the channel.
+func removeAsync(ctx context.Context, p *Pipeline, photo []byte) <-chan error {
+	errc := make(chan error, 1)
+	go func() {
+		res, err := p.Remove(ctx, Job{Image: photo, Output: OutputMask})
+		res.Release()
+		errc <- err
+	}()
+	return errc
 }
