@@ -136,8 +136,9 @@
 // Image buffers come from a pool and are zeroed when returned to it by
 // [Image.Release]; scratch buffers are zeroed before reuse, and the
 // decoders' own buffers are zeroed once the pixels have been copied out of
-// them. The PNG compressors are pooled with their last window (see
-// pngenc.go). No function in this package writes a file.
+// them. The pooled PNG compressors have their input window, history,
+// queued tokens and pending output zeroed before they go back to their
+// pool (see flatewipe.go). No function in this package writes a file.
 //
 // All functions are safe for concurrent use; an [Image] must not be used
 // by several goroutines while one of them releases it.

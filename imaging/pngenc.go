@@ -376,9 +376,7 @@ func filterCutoutRow(out, cur, prev []uint8, first bool) {
 }
 
 // flateWriters pools one set of compressors per level (index level+2), as
-// they are costly to set up.
-// TODO: a pooled compressor's window keeps bytes of the last image it
-// encoded until its next use; klauspost/compress offers no way to wipe it.
+// they are costly to set up. putFlateWriter wipes each before it goes back.
 var flateWriters [12]sync.Pool
 
 func getFlateWriter(level int, w io.Writer) *flate.Writer {
@@ -391,6 +389,15 @@ func getFlateWriter(level int, w io.Writer) *flate.Writer {
 		panic(err) // levels are checked by PNGEncoder.write
 	}
 	return z
+}
+
+// putFlateWriter wipes z and returns it to its pool, or drops it when the
+// wipe does not know z's layout.
+func putFlateWriter(level int, z *flate.Writer) {
+	z.Reset(nil)
+	if wipeFlateWriter(z) {
+		flateWriters[level+2].Put(z)
+	}
 }
 
 // probeEvery is how often, in strips, the adaptive level probes: it
@@ -503,7 +510,7 @@ func (z *stripDeflater) release() {
 
 func deflateStrip(w io.Writer, level int, strip []byte, final bool) error {
 	fw := getFlateWriter(level, w)
-	defer flateWriters[level+2].Put(fw)
+	defer putFlateWriter(level, fw)
 	if _, err := fw.Write(strip); err != nil {
 		return err
 	}
