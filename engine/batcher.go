@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 )
@@ -32,6 +33,11 @@ func (e *OverloadedError) Is(target error) bool { return target == ErrOverloaded
 
 // ErrClosed is returned by Remove and Warm after Close has begun.
 var ErrClosed = errors.New("engine: pipeline is closed")
+
+// errBackendPanic is the error of the jobs of a batch whose Backend.Run
+// panicked. The daemon has no mapping for it, so it responds with 500
+// internal.
+var errBackendPanic = errors.New("engine: backend panicked")
 
 // Defaults for the zero values of BatchConfig's fields.
 const (
@@ -231,7 +237,7 @@ func (p *Pipeline) runBatch(batch []*item) {
 
 	start := time.Now()
 	p.runStart.Store(start.UnixNano())
-	infer, err := p.backend.Run(ctx, in, out, n)
+	infer, err := p.run(ctx, in, out, n)
 	p.runStart.Store(0)
 	if err == nil {
 		p.recordBatchTime(infer)
@@ -243,7 +249,7 @@ func (p *Pipeline) runBatch(batch []*item) {
 		}
 	}
 	p.unstage(batch, n)
-	if err != nil && ctx.Err() == nil {
+	if err != nil && ctx.Err() == nil && !errors.Is(err, errBackendPanic) {
 		p.log.Error("inference failed", "backend", p.backend.Name(), "batch", n, "error", err)
 	}
 
@@ -258,6 +264,28 @@ func (p *Pipeline) runBatch(batch []*item) {
 		}
 		p.finish(it, res)
 	}
+}
+
+// run calls Backend.Run and turns a panic in it into errBackendPanic, so a
+// bug fails one batch's jobs and the worker goes on to the next batch. It
+// logs the panic value and stack, which name code and not request data.
+//
+// TODO: only a panic on the worker's goroutine is recovered. A panic on a
+// goroutine the backend starts, such as a CPU kernel pool helper, still
+// ends the process, and a panic inside a kernel call leaves that pool's
+// call state (its open flag) unreset for the next run.
+func (p *Pipeline) run(ctx context.Context, in, out []float32, n int) (
+	infer time.Duration, err error) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		p.log.Error("inference panicked", "backend", p.backend.Name(), "batch", n,
+			"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		infer, err = 0, errBackendPanic
+	}()
+	return p.backend.Run(ctx, in, out, n)
 }
 
 // stage returns the batch's input and output tensors. A batch of one uses
