@@ -12,6 +12,7 @@
 // counts each latency from its scheduled time, so that a slow server cannot
 // slow the client down and hide its own delay. The closed loop runs N
 // clients that each send in sequence. RunGate
-// starts the daemon binary and checks that its overhead over the model's
-// inference time stays within a fraction of that time.
+// starts the daemon binary and checks that its overhead over the engine's
+// time (decode, inference, mask, encode) stays within a fraction of that
+// time.
 package bench

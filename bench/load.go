@@ -120,7 +120,8 @@ type LoadReport struct {
 	MinInferMs float64 `json:"min_infer_ms"`
 
 	// StageMedianMs is the median of each Server-Timing stage (queue, pre,
-	// infer, post, encode) over the 200 responses.
+	// infer, post, encode) and of the engine's total over the 200
+	// responses.
 	StageMedianMs map[string]float64 `json:"stage_median_ms,omitempty"`
 
 	// MaxSendLagMs is how far the open loop's sender fell behind its
@@ -131,8 +132,9 @@ type LoadReport struct {
 	okLatencyMs []float64 // per 200 response, in completion order
 }
 
-// serverStages are the stages the daemon reports in Server-Timing.
-var serverStages = [...]string{"queue", "pre", "infer", "post", "encode"}
+// serverStages are the stages the daemon reports in Server-Timing, and
+// the engine's total time of the job.
+var serverStages = [...]string{"queue", "pre", "infer", "post", "encode", "total"}
 
 // loadSample is one request's outcome.
 type loadSample struct {
@@ -487,8 +489,8 @@ func WriteLoadReport(w io.Writer, rep *LoadReport) {
 		"max %.0f ms\n", l.P50, l.P90, l.P99, l.P999, l.Max)
 	if m := rep.StageMedianMs; m["infer"] > 0 {
 		fmt.Fprintf(w, "server:      median queue %.0f, pre %.0f, infer %.0f, post %.0f, "+
-			"encode %.0f ms (Server-Timing)\n", m["queue"], m["pre"], m["infer"], m["post"],
-			m["encode"])
+			"encode %.0f, total %.0f ms (Server-Timing)\n", m["queue"], m["pre"], m["infer"],
+			m["post"], m["encode"], m["total"])
 	}
 	if rep.Mode == "open" {
 		fmt.Fprintf(w, "send lag:    at most %.1f ms behind schedule\n", rep.MaxSendLagMs)

@@ -144,7 +144,9 @@ func (s *Server) writeResultJSON(ctx *fasthttp.RequestCtx, res *engine.Result) {
 }
 
 // setResultHeaders sets the status and the X-Width, X-Height, X-Backend and
-// Server-Timing headers of a successful response.
+// Server-Timing headers of a successful response. Server-Timing lists the
+// engine's stages and its total, from the job's admission to its encoded
+// result; the rest of a client's latency is the HTTP exchange.
 func setResultHeaders(ctx *fasthttp.RequestCtx, res *engine.Result) {
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	h := &ctx.Response.Header
@@ -161,7 +163,7 @@ func setResultHeaders(ctx *fasthttp.RequestCtx, res *engine.Result) {
 		d    time.Duration
 	}{
 		{"queue", t.Queue}, {"pre", t.Pre}, {"infer", t.Infer},
-		{"post", t.Post}, {"encode", t.Encode},
+		{"post", t.Post}, {"encode", t.Encode}, {"total", t.Total},
 	} {
 		if i > 0 {
 			b = append(b, ", "...)

@@ -163,8 +163,8 @@ func jsonBody(img []byte, fields string) []byte {
 	return []byte(`{"image":"` + base64.StdEncoding.EncodeToString(img) + `"` + fields + `}`)
 }
 
-var serverTimingRE = regexp.MustCompile(
-	`^queue;dur=\d+\.\d, pre;dur=1\.5, infer;dur=2\.0, post;dur=0\.3, encode;dur=\d+\.\d$`)
+var serverTimingRE = regexp.MustCompile(`^queue;dur=\d+\.\d, pre;dur=1\.5, infer;dur=2\.0, ` +
+	`post;dur=0\.3, encode;dur=\d+\.\d, total;dur=\d+\.\d$`)
 
 // checkImageResponse checks the headers of a successful binary response
 // and decodes its image.

@@ -19,7 +19,7 @@ const benchDescription = "cpu:  send one photo to a daemon on a loopback port se
 	"      clients in sequence (closed loop); report throughput, latency\n" +
 	"      percentiles and errors by status.\n" +
 	"gate: start the daemon, send a synthetic 2 MP JPEG 25 times in sequence, and\n" +
-	"      fail when its overhead over the engine's inference time exceeds 10%.\n" +
+	"      fail when its overhead over the engine's time exceeds 10%.\n" +
 	"targets: start the daemon, measure its capacity, then load it with 8 clients,\n" +
 	"      at 70% and at 150% of capacity, and check the latency and shedding targets."
 

@@ -96,8 +96,9 @@ func runBenchGate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench gate", "rmbgd bench gate [flags]",
 		"Start this binary's daemon on a loopback port with the CPU backend, send a\n"+
 			"synthetic 2 MP JPEG in sequence, and fail when the daemon's overhead (median\n"+
-			"end-to-end latency minus the median infer time it reports in Server-Timing)\n"+
-			"exceeds --max-overhead of the engine time. Tail latency is printed, not gated.",
+			"end-to-end latency minus the median engine time, the \"total\" it reports in\n"+
+			"Server-Timing) exceeds --max-overhead of the engine time. Tail latency and the\n"+
+			"time beside inference are printed, not gated.",
 		stderr)
 	var opt bench.GateOptions
 	var jsonOut string

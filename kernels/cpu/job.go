@@ -12,6 +12,7 @@ const (
 	jobAdd                          // add chunks
 	jobSigmoid                      // sigmoid of chunks
 	jobReLU                         // ReLU of chunks
+	jobZero                         // zero chunks
 )
 
 // job is one kernel call split into units. It is a plain value with no
@@ -51,5 +52,7 @@ func (j *job) runUnit(u, worker int) {
 		resizePlanes(j, u)
 	case jobAdd, jobSigmoid, jobReLU:
 		elementwiseChunk(j, u)
+	case jobZero:
+		clear(j.dst[u*j.chunk : min((u+1)*j.chunk, len(j.dst))])
 	}
 }

@@ -175,6 +175,27 @@ func TestElementwise(t *testing.T) {
 	})
 }
 
+func TestZero(t *testing.T) {
+	pool := NewPool(2)
+	defer pool.Close()
+	r := rand.New(rand.NewPCG(10, 11))
+	for _, n := range []int{0, 1, 1000, zeroChunk - 1, 3*zeroChunk + 17, 20*zeroChunk + 5} {
+		buf := randomSlice(r, n+2)
+		for i := range buf {
+			buf[i] += 2 // never zero before the call
+		}
+		Zero(pool, buf[1:n+1])
+		if buf[0] == 0 || buf[n+1] == 0 {
+			t.Fatalf("n=%d: Zero wrote outside its slice", n)
+		}
+		for i, v := range buf[1 : n+1] {
+			if v != 0 {
+				t.Fatalf("n=%d: element %d is %g after Zero", n, i, v)
+			}
+		}
+	}
+}
+
 func TestKernelAllocs(t *testing.T) {
 	pool := NewPool(2)
 	defer pool.Close()
