@@ -105,8 +105,8 @@ FUZZ_PKGS     ?= ./imaging ./daemon ./models ./kernels/cpu
 fuzz:
 	@for pkg in $(FUZZ_PKGS); do \
 		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-			echo "fuzz: $$pkg $$target for $(FUZZTIME)"; \
-			$(GO) test $$pkg -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) \
+			echo "fuzz: $$pkg $$target for $(FUZZTIME), tags '$(TAGS)'"; \
+			$(GO) test -tags '$(TAGS)' $$pkg -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) \
 				-parallel $(FUZZ_PARALLEL) || exit 1; \
 		done; \
 	done
