@@ -30,8 +30,18 @@ const (
 	codeOverloaded       = "overloaded"
 	codeShuttingDown     = "shutting_down"
 	codeTimeout          = "timeout"
+	codeClientClosed     = "client_closed_request"
 	codeInternal         = "internal"
 )
+
+// statusClientClosed is the status logged and counted for a request whose
+// client closed the connection before the result was ready, as nginx logs
+// it. No client reads a response with this status.
+const statusClientClosed = 499
+
+// errClientGone is the cancellation cause of a job whose client closed the
+// connection while it waited.
+var errClientGone = errors.New("the client closed the connection")
 
 // requestError is an error the daemon itself raises about a request. Its
 // message is sent to the client, so it never quotes image bytes, base64
@@ -97,6 +107,9 @@ func errorStatus(err error) (status int, code, message string) {
 		}
 		return fasthttp.StatusUnprocessableEntity, codeDecodeFailed,
 			"the " + name + "image could not be decoded; it is truncated or corrupt"
+	case errors.Is(err, errClientGone):
+		return statusClientClosed, codeClientClosed,
+			"the client closed the connection before the result was ready"
 	case errors.Is(err, engine.ErrOverloaded):
 		return fasthttp.StatusServiceUnavailable, codeOverloaded,
 			"the inference queue is full; retry later"

@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/netip"
 	"strconv"
 	"time"
@@ -45,10 +46,22 @@ func (s *Server) remove(ctx *fasthttp.RequestCtx, rec *requestRecord) {
 		return
 	}
 
-	runCtx, cancel := context.WithTimeout(s.baseCtx, timeout)
+	// A client that closes the connection cancels its job, so that an image
+	// whose client has gone is dropped before it costs inference.
+	deadlineCtx, cancel := context.WithTimeout(s.baseCtx, timeout)
+	runCtx, cancelCause := context.WithCancelCause(deadlineCtx)
+	stopWatch := watchPeer(ctx.Conn(), func() { cancelCause(errClientGone) })
 	res, err := s.remover.Remove(runCtx, job)
+	stopWatch()
+	if errors.Is(err, context.Canceled) && errors.Is(context.Cause(runCtx), errClientGone) {
+		err = errClientGone
+	}
+	cancelCause(nil)
 	cancel()
 	if err != nil {
+		if errors.Is(err, errClientGone) {
+			ctx.SetConnectionClose()
+		}
 		s.writeError(ctx, err)
 		return
 	}
@@ -60,6 +73,11 @@ func (s *Server) remove(ctx *fasthttp.RequestCtx, rec *requestRecord) {
 		writeResultImage(ctx, res)
 	}
 }
+
+// peerPollInterval is how often watchPeer looks at a waiting client's
+// connection. An inference on the CPU takes about a second, so a tenth of
+// that wastes little work on a client that has gone.
+const peerPollInterval = 100 * time.Millisecond
 
 // maxTimeoutDigits bounds X-Request-Timeout-Ms: ten digits are over 100
 // days, far past any Config.Timeout, and cannot overflow.
