@@ -14,14 +14,12 @@ import (
 	"image/png"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -666,51 +664,6 @@ func newDecodeOnlyPipeline(t *testing.T) *engine.Pipeline {
 	}
 	t.Cleanup(func() { p.Close() })
 	return p
-}
-
-// TestCorpusMutations sends 300 mutations of small JPEG, PNG and GIF files,
-// from a fixed seed, through the server with the real decoding pipeline
-// and luminanceBackend in place of the model. Every response must be 200
-// or 4xx, and the server must still serve a valid request afterwards.
-func TestCorpusMutations(t *testing.T) {
-	url := corpusServer(t, Config{}, newDecodeOnlyPipeline(t))
-	seeds := [][]byte{
-		goJPEG(t, 40, 24),
-		progressive(halvesJPEG(40, 24, -1, []uint8{76, 85, 255}, []uint8{113, 115, 69})).Encode(),
-		halvesJPEG(40, 24, 2, []uint8{179, 171, 0, 255}, []uint8{98, 91, 104, 239}).Encode(),
-		halvesPNG(imagingtest.RGBA, 8, 40, 24, []uint16{1, 2, 3, 4}, []uint16{9, 8, 7, 255}).Encode(),
-		halvesPNG(imagingtest.Gray, 2, 40, 24, []uint16{1}, []uint16{3}).Encode(),
-		paletteGIF(t, 40, 24),
-		imagingtest.GIF(40, 24, 8, 8, imagingtest.FlatFrame(image.Rect(4, 4, 40, 24), rgba(red))),
-	}
-	rng := rand.New(rand.NewPCG(20261204, 1))
-	counts := map[int]int{}
-	var mu sync.Mutex
-	for i := range 300 {
-		data := imagingtest.Mutate(seeds[i%len(seeds)], rng)
-		status, _, body := postImage(t, url+"/v1/remove", data)
-		mu.Lock()
-		counts[status]++
-		mu.Unlock()
-		if status != http.StatusOK && (status < 400 || status >= 500) {
-			t.Fatalf("mutation %d (%d bytes of seed %d): status %d, body %s", i, len(data),
-				i%len(seeds), status, body)
-		}
-	}
-	t.Logf("statuses of 300 mutations: %v", counts)
-
-	status, _, body := postImage(t, url+"/v1/remove", seeds[0])
-	if status != http.StatusOK {
-		t.Fatalf("after the mutations a valid JPEG gets %d: %s", status, body)
-	}
-	resp, err := corpusClient.Get(url + "/healthz")
-	if err != nil {
-		t.Fatalf("healthz after the mutations: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("healthz after the mutations: %d", resp.StatusCode)
-	}
 }
 
 // TestCorpusFormatHints sends images whose declared type or file name
