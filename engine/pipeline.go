@@ -26,6 +26,7 @@ type Pipeline struct {
 	model   string
 	log     *slog.Logger
 	cfg     BatchConfig
+	png     imaging.PNGEncoder
 
 	// mu orders admission against Close, so that no job is admitted after
 	// Close has started waiting.
@@ -78,6 +79,10 @@ type CPUConfig struct {
 	// Logger receives start-up messages and inference errors; nil means
 	// slog.Default().
 	Logger *slog.Logger
+
+	// PNG encodes cut-outs and masks; the zero value is the adaptive
+	// level.
+	PNG imaging.PNGEncoder
 
 	// BatchConfig sets queueing and batching. A zero MaxBatch means
 	// DefaultCPUMaxBatch, because on the CPU a larger batch gains no
@@ -133,7 +138,8 @@ func NewCPU(cfg CPUConfig) (*Pipeline, error) {
 		"max_batch", backend.MaxBatch(), "arena_mib", backend.ArenaBytes()>>20,
 		"duration_ms", time.Since(start).Milliseconds())
 
-	p, err := NewPipeline(backend, PipelineConfig{Logger: log, BatchConfig: cfg.BatchConfig})
+	p, err := NewPipeline(backend, PipelineConfig{Logger: log, PNG: cfg.PNG,
+		BatchConfig: cfg.BatchConfig})
 	if err != nil {
 		backend.Close()
 		return nil, err
@@ -154,6 +160,10 @@ type PipelineConfig struct {
 	// Logger receives inference errors; nil means slog.Default().
 	Logger *slog.Logger
 
+	// PNG encodes cut-outs and masks; the zero value is the adaptive
+	// level.
+	PNG imaging.PNGEncoder
+
 	BatchConfig
 }
 
@@ -163,6 +173,9 @@ type PipelineConfig struct {
 func NewPipeline(backend Backend, cfg PipelineConfig) (*Pipeline, error) {
 	batch, err := cfg.BatchConfig.withDefaults(backend)
 	if err != nil {
+		return nil, err
+	}
+	if err := cfg.PNG.Check(); err != nil {
 		return nil, err
 	}
 	if cfg.Side == 0 {
@@ -178,6 +191,7 @@ func NewPipeline(backend Backend, cfg PipelineConfig) (*Pipeline, error) {
 	side := cfg.Side
 	staging := batch.PreWorkers + batch.MaxBatch
 	p := &Pipeline{backend: backend, side: side, model: cfg.Model, log: cfg.Logger, cfg: batch,
+		png:     cfg.PNG,
 		ready:   make(chan *item, staging),
 		staged:  make(chan struct{}, staging),
 		workers: make(chan struct{}, batch.PreWorkers),
@@ -439,7 +453,7 @@ func (p *Pipeline) postprocess(ctx context.Context, job Job, img *imaging.Image,
 	res.Timing.Post = encodeStart.Sub(start)
 
 	buf := p.encoded.Get().(*bytes.Buffer)
-	if err := encode(buf, job, img, *mask); err != nil {
+	if err := p.encode(buf, job, img, *mask); err != nil {
 		p.putBuffer(buf)
 		return err
 	}
@@ -450,14 +464,14 @@ func (p *Pipeline) postprocess(ctx context.Context, job Job, img *imaging.Image,
 	return nil
 }
 
-func encode(buf *bytes.Buffer, job Job, img *imaging.Image, mask []uint8) error {
+func (p *Pipeline) encode(buf *bytes.Buffer, job Job, img *imaging.Image, mask []uint8) error {
 	switch {
 	case job.Output == OutputMask:
-		return imaging.EncodeMaskPNG(buf, mask, img.Width, img.Height)
+		return p.png.EncodeMask(buf, mask, img.Width, img.Height)
 	case job.Format == "jpeg":
 		return imaging.EncodeCutoutJPEG(buf, img, mask, job.Background)
 	default:
-		return imaging.EncodeCutoutPNG(buf, img, mask)
+		return p.png.EncodeCutout(buf, img, mask)
 	}
 }
 

@@ -49,6 +49,15 @@ type PNGEncoder struct {
 	Level int
 }
 
+// Check returns an error when e.Level is not a level the encoder takes.
+func (e PNGEncoder) Check() error {
+	if e.Level != PNGAdaptive && e.Level != PNGHuffmanOnly && (e.Level < 1 || e.Level > 9) {
+		return fmt.Errorf("imaging: invalid PNG compression level %d: want %d (adaptive), "+
+			"%d (Huffman only) or 1 to 9", e.Level, PNGAdaptive, PNGHuffmanOnly)
+	}
+	return nil
+}
+
 // EncodeCutout writes img as an 8-bit RGBA PNG whose straight (not
 // premultiplied) alpha is mask, len Width·Height. Only img's RGB and ICC
 // profile are used; its own alpha has already capped the mask. The
@@ -129,8 +138,8 @@ const stripSize = 1 << 20
 // non-nil icc; fill writes raw row y.
 func (e PNGEncoder) write(w io.Writer, width, height int, c pngColor, icc []byte,
 	fill func(y int, row []uint8)) error {
-	if e.Level != PNGAdaptive && e.Level != PNGHuffmanOnly && (e.Level < 1 || e.Level > 9) {
-		return fmt.Errorf("imaging: invalid PNG compression level %d", e.Level)
+	if err := e.Check(); err != nil {
+		return err
 	}
 	if width <= 0 || height <= 0 || width > 1<<31-1 || height > 1<<31-1 {
 		return fmt.Errorf("imaging: invalid PNG size %d×%d", width, height)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/rmbgd/rmbgd/daemon"
 	"github.com/rmbgd/rmbgd/engine"
+	"github.com/rmbgd/rmbgd/imaging"
 )
 
 // imageExtensions are the file name extensions cut takes from a folder:
@@ -30,6 +31,7 @@ type cutOptions struct {
 	format    string
 	maxPixels int
 	threads   int
+	pngLevel  pngLevel
 	modelPath string
 	bgColor   string
 	bg        color.RGBA // bgColor parsed
@@ -51,6 +53,7 @@ func runCut(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&opt.maxPixels, "max-pixels", daemon.DefaultMaxPixels,
 		"largest input image, in pixels (width × height); 0 for no limit")
 	fs.IntVar(&opt.threads, "threads", 0, "inference threads (0: one per core)")
+	fs.Var(&opt.pngLevel, "png-level", pngLevelUsage)
 	fs.StringVar(&opt.modelPath, "model", "", "ONNX model `file` (default: the installed "+
 		"isnet-general-use)")
 	rest, err := parseArgs(fs, args)
@@ -80,7 +83,8 @@ func runCut(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	eng, err := openEngine(path, opt.threads, engine.BatchConfig{}, log)
+	eng, err := openEngine(path, opt.threads, imaging.PNGEncoder{Level: int(opt.pngLevel)},
+		engine.BatchConfig{}, log)
 	if err != nil {
 		return err
 	}

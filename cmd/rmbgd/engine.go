@@ -8,6 +8,7 @@ import (
 
 	"github.com/rmbgd/rmbgd/daemon"
 	"github.com/rmbgd/rmbgd/engine"
+	"github.com/rmbgd/rmbgd/imaging"
 	"github.com/rmbgd/rmbgd/models"
 )
 
@@ -19,12 +20,12 @@ type pipeline interface {
 }
 
 // openEngine loads the model at path into a CPU pipeline with threads
-// inference threads (0: one per core) that queues and batches jobs as
-// batch sets.
-func openEngine(path string, threads int, batch engine.BatchConfig,
+// inference threads (0: one per core) that encodes PNG with png and queues
+// and batches jobs as batch sets.
+func openEngine(path string, threads int, png imaging.PNGEncoder, batch engine.BatchConfig,
 	log *slog.Logger) (pipeline, error) {
 	p, err := engine.NewCPU(engine.CPUConfig{ModelPath: path, Threads: threads, Logger: log,
-		BatchConfig: batch})
+		PNG: png, BatchConfig: batch})
 	if err != nil {
 		return nil, fmt.Errorf("load engine: %w", err)
 	}

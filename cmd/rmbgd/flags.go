@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rmbgd/rmbgd/imaging"
 )
 
 // newFlagSet returns a flag set whose -h output starts with synopsis and
@@ -96,6 +98,41 @@ func (b *byteSize) Set(s string) error {
 			"512KiB, 32MiB or 10MB", s)
 	}
 	*b = byteSize(n * scale)
+	return nil
+}
+
+// pngLevel is the --png-level flag: "adaptive" (imaging.PNGAdaptive, the
+// default), "huffman" (imaging.PNGHuffmanOnly) or a deflate level 1 to 9.
+type pngLevel int
+
+const pngLevelUsage = "PNG compression `level`: adaptive (Huffman coding, with LZ77 " +
+	"where it pays; the default), huffman (fastest), or a deflate level from 1 (fast) to 9 " +
+	"(smallest, many times slower)"
+
+func (l *pngLevel) String() string {
+	switch int(*l) {
+	case imaging.PNGAdaptive:
+		return "adaptive"
+	case imaging.PNGHuffmanOnly:
+		return "huffman"
+	}
+	return strconv.Itoa(int(*l))
+}
+
+func (l *pngLevel) Set(s string) error {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "adaptive":
+		*l = imaging.PNGAdaptive
+		return nil
+	case "huffman":
+		*l = imaging.PNGHuffmanOnly
+		return nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 1 || n > 9 {
+		return fmt.Errorf("invalid PNG level %q: want adaptive, huffman or 1 to 9", s)
+	}
+	*l = pngLevel(n)
 	return nil
 }
 

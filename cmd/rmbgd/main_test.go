@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rmbgd/rmbgd/imaging"
 )
 
 func TestByteSizeSet(t *testing.T) {
@@ -89,6 +91,45 @@ func TestQueueWaitFlag(t *testing.T) {
 		queueWait(2 * time.Second): "2s"} {
 		if got := q.String(); got != want {
 			t.Errorf("queueWait(%d).String() = %q, want %q", q, got, want)
+		}
+	}
+}
+
+func TestPNGLevelFlag(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    int
+		wantErr bool
+	}{
+		{"adaptive", imaging.PNGAdaptive, false},
+		{"Huffman", imaging.PNGHuffmanOnly, false},
+		{"1", 1, false},
+		{" 9 ", 9, false},
+		{"0", 0, true},
+		{"10", 0, true},
+		{"-2", 0, true},
+		{"best", 0, true},
+		{"", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			var l pngLevel
+			err := l.Set(tt.in)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Set(%q) error = %v, want error %v", tt.in, err, tt.wantErr)
+			}
+			if err == nil && int(l) != tt.want {
+				t.Errorf("Set(%q) = %d, want %d", tt.in, l, tt.want)
+			}
+			if err == nil && (imaging.PNGEncoder{Level: int(l)}).Check() != nil {
+				t.Errorf("Set(%q) gave level %d, which the encoder rejects", tt.in, l)
+			}
+		})
+	}
+	for l, want := range map[pngLevel]string{imaging.PNGAdaptive: "adaptive",
+		imaging.PNGHuffmanOnly: "huffman", 6: "6"} {
+		if got := l.String(); got != want {
+			t.Errorf("pngLevel(%d).String() = %q, want %q", l, got, want)
 		}
 	}
 }

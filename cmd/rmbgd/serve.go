@@ -34,6 +34,7 @@ type serveOptions struct {
 	threads    int
 	batch      engine.BatchConfig
 	drainDelay time.Duration
+	pngLevel   pngLevel
 	profile    profileOptions
 }
 
@@ -78,6 +79,7 @@ func runServe(args []string, _, stderr io.Writer) error {
 		"time /readyz reports 503 on SIGTERM before the listener closes, while "+
 			"requests are still served")
 	fs.IntVar(&opt.threads, "threads", 0, "inference threads (0: one per core)")
+	fs.Var(&opt.pngLevel, "png-level", pngLevelUsage)
 	fs.IntVar(&opt.batch.MaxBatch, "max-batch", 0,
 		fmt.Sprintf("most images in one inference batch (0: %d on the CPU)",
 			engine.DefaultCPUMaxBatch))
@@ -194,7 +196,8 @@ func serve(opt serveOptions, log *slog.Logger) error {
 	}
 	log.Info("starting", "version", buildVersion(), "model", path, "threads", opt.threads,
 		"jpeg_decoder", imaging.JPEGDecoder())
-	eng, err := openEngine(path, opt.threads, opt.batch, log)
+	eng, err := openEngine(path, opt.threads, imaging.PNGEncoder{Level: int(opt.pngLevel)}, opt.batch,
+		log)
 	if err != nil {
 		return err
 	}
