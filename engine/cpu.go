@@ -11,14 +11,17 @@ import (
 )
 
 // CPUBackend runs a plan with the kernels of package kernels/cpu. Every
-// activation lives in one arena planned for MaxBatch images; a smaller batch
-// uses the front of each tensor's region.
+// activation lives in one arena. Each batch size from 1 to MaxBatch has a
+// memory plan of its own in that arena, laid out after the convolution
+// scratch space, so a batch touches, and the wipe after it clears, only
+// the memory its size needs.
 type CPUBackend struct {
 	plan     *models.Plan
 	steps    []cpuStep
 	pool     *cpu.Pool
 	arena    *tensor.Arena
-	offsets  []int // per plan value, element offset in the arena
+	offsets  [][]int // per batch size, per plan value: element offset after the scratch
+	used     []int   // per batch size: elements in use, scratch included
 	scratch  []float32
 	maxBatch int
 
@@ -56,17 +59,24 @@ func NewCPUBackend(plan *models.Plan, maxBatch, threads int) (*CPUBackend, error
 		b.steps = append(b.steps, s)
 	}
 
-	placement, err := tensor.PlanMemory(lifetimes(plan, maxBatch))
-	if err != nil {
-		return nil, fmt.Errorf("plan activation memory: %w", err)
+	b.offsets = make([][]int, maxBatch+1)
+	b.used = make([]int, maxBatch+1)
+	size := 0
+	for n := 1; n <= maxBatch; n++ {
+		placement, err := tensor.PlanMemory(lifetimes(plan, n))
+		if err != nil {
+			return nil, fmt.Errorf("plan activation memory for a batch of %d: %w", n, err)
+		}
+		b.offsets[n] = placement.Offsets
+		b.used[n] = scratch + placement.Total
+		size = max(size, b.used[n])
 	}
-	arena, err := tensor.NewArena(placement.Total + scratch)
+	arena, err := tensor.NewArena(size)
 	if err != nil {
 		return nil, err
 	}
 	b.arena = arena
-	b.offsets = placement.Offsets
-	b.scratch = arena.Slice(placement.Total, scratch)
+	b.scratch = arena.Slice(0, scratch)
 	b.pool = cpu.NewPool(threads)
 	return b, nil
 }
@@ -127,7 +137,7 @@ func lifetimes(plan *models.Plan, batch int) []tensor.Lifetime {
 // Name returns "cpu".
 func (b *CPUBackend) Name() string { return "cpu" }
 
-// MaxBatch returns the batch size the arena was planned for.
+// MaxBatch returns the largest batch size the arena was planned for.
 func (b *CPUBackend) MaxBatch() int { return b.maxBatch }
 
 // Threads returns the number of kernel workers.
@@ -140,8 +150,9 @@ func (b *CPUBackend) ArenaBytes() int { return b.arena.Bytes() }
 // steps, so a cancelled run stops within one layer. Runs are serialized.
 //
 // The activations are derived from the images, so every run is followed by
-// a wipe of the whole arena on all kernel workers. The wipe of the ISNet
-// arena takes tens of milliseconds. It starts when Run returns, so it
+// a wipe of the part of the arena that its batch size uses, on all kernel
+// workers. The wipe of the ISNet arena takes milliseconds to tens of
+// milliseconds, by the machine's memory bandwidth. It starts when Run returns, so it
 // overlaps the caller's post-processing, and the next Run and Close wait
 // for it. The returned duration covers the forward pass alone.
 func (b *CPUBackend) Run(ctx context.Context, in, out []float32, n int) (time.Duration, error) {
@@ -156,7 +167,7 @@ func (b *CPUBackend) Run(ctx context.Context, in, out []float32, n int) (time.Du
 	}
 
 	<-b.idle
-	defer func() { go b.wipe() }()
+	defer func() { go b.wipe(b.used[n]) }()
 	start := time.Now()
 	copy(input, in)
 	for i := range b.steps {
@@ -169,16 +180,17 @@ func (b *CPUBackend) Run(ctx context.Context, in, out []float32, n int) (time.Du
 	return time.Since(start), nil
 }
 
-// wipe zeroes the arena and hands the idle token back.
-func (b *CPUBackend) wipe() {
-	cpu.Zero(b.pool, b.arena.Floats())
+// wipe zeroes the first used elements of the arena, all that a run wrote,
+// and hands the idle token back.
+func (b *CPUBackend) wipe(used int) {
+	cpu.Zero(b.pool, b.arena.Floats()[:used])
 	b.idle <- struct{}{}
 }
 
 // value returns the arena region of plan value v for a batch of n images.
 func (b *CPUBackend) value(v, n int) []float32 {
 	val := b.plan.Values[v]
-	return b.arena.Slice(b.offsets[v], n*val.C*val.H*val.W)
+	return b.arena.Slice(len(b.scratch)+b.offsets[n][v], n*val.C*val.H*val.W)
 }
 
 func (b *CPUBackend) runStep(s *cpuStep, n int) {

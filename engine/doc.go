@@ -10,9 +10,9 @@
 // # Backends
 //
 // A Backend runs a compiled plan on a batch tensor of preprocessed images.
-// The CPU backend compiles a models.Plan into kernel calls on one arena
-// whose layout comes from tensor.PlanMemory for its MaxBatch images. A
-// smaller batch uses the front of each tensor's region, so a run allocates
+// The CPU backend compiles a models.Plan into kernel calls on one arena.
+// Each batch size from 1 to MaxBatch has a layout of its own in it, from
+// tensor.PlanMemory, made when the backend is built, so a run allocates
 // nothing. One run uses every core of the backend's kernel pool, and a
 // Backend serves one Run at a time.
 //
