@@ -47,11 +47,76 @@ func EncodeCutoutJPEG(w io.Writer, img *Image, mask []uint8, bg color.RGBA) erro
 	}
 	rgba := &image.RGBA{Pix: pix, Stride: 4 * img.Width,
 		Rect: image.Rect(0, 0, img.Width, img.Height)}
-	if img.ICC == nil {
-		return jpeg.Encode(w, rgba, &jpeg.Options{Quality: jpegQuality})
+	if img.ICC != nil {
+		w = &iccInserter{w: w, segments: jpegICCSegments(img.ICC)}
 	}
-	return jpeg.Encode(&iccInserter{w: w, segments: jpegICCSegments(img.ICC)}, rgba,
-		&jpeg.Options{Quality: jpegQuality})
+	jw := newJPEGWriter(w)
+	defer jw.release()
+	return jpeg.Encode(jw, rgba, &jpeg.Options{Quality: jpegQuality})
+}
+
+// jpegWriterSize is the buffer size of a jpegWriter, the size of the
+// bufio.Writer it replaces.
+const jpegWriterSize = 4096
+
+// jpegWriter is the writer image/jpeg encodes into. image/jpeg wraps any
+// writer that lacks Flush and WriteByte in a bufio.Writer of its own, whose
+// buffer keeps the last 4 KiB of the encoded image in memory that the
+// garbage collector frees without zeroing. jpegWriter has both methods, so
+// the encoded bytes pass through its pooled buffer instead, which release
+// zeroes.
+type jpegWriter struct {
+	w   io.Writer
+	buf []byte // pooled; buf[:n] is waiting for w
+	n   int
+	err error // the first error of w, returned from then on
+}
+
+func newJPEGWriter(w io.Writer) *jpegWriter {
+	return &jpegWriter{w: w, buf: getBytes(jpegWriterSize)}
+}
+
+func (jw *jpegWriter) Write(p []byte) (int, error) {
+	written := 0
+	for len(p) > 0 && jw.err == nil {
+		if jw.n == len(jw.buf) {
+			jw.Flush()
+			continue
+		}
+		k := copy(jw.buf[jw.n:], p)
+		jw.n += k
+		written += k
+		p = p[k:]
+	}
+	return written, jw.err
+}
+
+func (jw *jpegWriter) WriteByte(c byte) error {
+	if jw.n == len(jw.buf) && jw.Flush() != nil {
+		return jw.err
+	}
+	jw.buf[jw.n] = c
+	jw.n++
+	return nil
+}
+
+// Flush writes the buffered bytes to w.
+func (jw *jpegWriter) Flush() error {
+	if jw.err != nil || jw.n == 0 {
+		return jw.err
+	}
+	n, err := jw.w.Write(jw.buf[:jw.n])
+	if err == nil && n < jw.n {
+		err = io.ErrShortWrite
+	}
+	jw.n, jw.err = 0, err
+	return err
+}
+
+// release zeroes the buffer and returns it to its pool.
+func (jw *jpegWriter) release() {
+	putBytes(jw.buf)
+	jw.buf, jw.n = nil, 0
 }
 
 // iccInserter passes a JPEG stream through and writes the APP2 segments
