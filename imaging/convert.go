@@ -9,23 +9,26 @@ import (
 var errNoPixels = errors.New("decoded image does not cover its declared size")
 
 // fromImage copies a decoded image into a pooled Image of the size in cfg,
-// then zeroes the decoder's buffers. GIF frames smaller than the logical
-// screen are placed on a transparent canvas, as libvips does. format picks
-// the YCbCr conversion: libwebp's for WebP, libjpeg's otherwise.
-func fromImage(src image.Image, cfg image.Config, format string) (*Image, error) {
+// stored in *out as soon as it exists, and zeroes the decoder's buffers on
+// every return, an error or a panic included. GIF frames smaller than the
+// logical screen are placed on a transparent canvas, as libvips does.
+// format picks the YCbCr conversion: libwebp's for WebP, libjpeg's
+// otherwise.
+func fromImage(src image.Image, cfg image.Config, format string, out **Image) error {
+	defer wipeDecoded(src)
 	w, h := cfg.Width, cfg.Height
 	b := src.Bounds()
 	if b.Empty() || (!b.Eq(image.Rect(0, 0, w, h)) && !b.In(image.Rect(0, 0, w, h))) {
-		return nil, errNoPixels
+		return errNoPixels
 	}
 
 	img := &Image{Width: w, Height: h, RGB: getBytes(3 * w * h), pooled: true}
+	*out = img
 	covered := b.Eq(image.Rect(0, 0, w, h))
-	var alpha []uint8
 	if !covered || hasAlphaChannel(src) {
-		alpha = getBytes(w * h)
+		img.Alpha = getBytes(w * h)
 		if covered {
-			fill(alpha, 0xff)
+			fill(img.Alpha, 0xff)
 		}
 	}
 
@@ -33,51 +36,38 @@ func fromImage(src image.Image, cfg image.Config, format string) (*Image, error)
 	if format == FormatWebP {
 		yuv = convertWebPYUV
 	}
+	alpha := img.Alpha
 	switch s := src.(type) {
 	case *image.YCbCr:
 		yuv(img, s)
-		wipeYCbCr(s)
 	case *image.NYCbCrA:
 		yuv(img, &s.YCbCr)
 		copyPlane(alpha, w, s.A, s.AStride, b)
-		wipeYCbCr(&s.YCbCr)
-		clear(s.A)
 	case *image.NRGBA:
 		convertNRGBA(img, alpha, s)
-		clear(s.Pix)
 	case *image.RGBA:
 		convertRGBA(img, alpha, s)
-		clear(s.Pix)
 	case *image.Gray:
 		convertGray(img, s)
-		clear(s.Pix)
 	case *image.Gray16:
 		convertGray16(img, s)
-		clear(s.Pix)
 	case *image.NRGBA64:
 		convertNRGBA64(img, alpha, s)
-		clear(s.Pix)
 	case *image.RGBA64:
 		convertRGBA64(img, alpha, s)
-		clear(s.Pix)
 	case *image.Paletted:
 		convertPaletted(img, alpha, s)
-		clear(s.Pix)
 	case *image.CMYK:
 		convertCMYK(img, s)
-		clear(s.Pix)
 	default:
 		convertGeneric(img, alpha, src)
 	}
 
-	if alpha != nil {
-		if opaque(alpha) {
-			putBytes(alpha)
-		} else {
-			img.Alpha = alpha
-		}
+	if alpha != nil && opaque(alpha) {
+		putBytes(alpha)
+		img.Alpha = nil
 	}
-	return img, nil
+	return nil
 }
 
 // hasAlphaChannel reports whether src's type can hold transparency.
@@ -104,7 +94,9 @@ func opaque(alpha []uint8) bool {
 	return true
 }
 
-// wipeDecoded zeroes the pixel buffers of an image a decoder returned.
+// wipeDecoded zeroes the pixel buffers of an image a decoder returned: every
+// type that image/png, image/jpeg, image/gif and golang.org/x/image/webp
+// return. Other types are left as they are.
 func wipeDecoded(src image.Image) {
 	switch s := src.(type) {
 	case *image.YCbCr:
@@ -112,11 +104,21 @@ func wipeDecoded(src image.Image) {
 	case *image.NYCbCrA:
 		wipeYCbCr(&s.YCbCr)
 		clear(s.A)
-	case *image.Gray:
-		clear(s.Pix)
-	case *image.CMYK:
+	case *image.NRGBA:
 		clear(s.Pix)
 	case *image.RGBA:
+		clear(s.Pix)
+	case *image.Gray:
+		clear(s.Pix)
+	case *image.Gray16:
+		clear(s.Pix)
+	case *image.NRGBA64:
+		clear(s.Pix)
+	case *image.RGBA64:
+		clear(s.Pix)
+	case *image.Paletted:
+		clear(s.Pix)
+	case *image.CMYK:
 		clear(s.Pix)
 	}
 }

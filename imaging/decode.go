@@ -148,15 +148,14 @@ func decodeFormat(format string, data []byte, maxPixels int, out **Image) error 
 		return TooManyPixelsError{Width: w, Height: h, Max: maxPixels}
 	}
 
-	img, err := decodeImage(format, data, cfg, &jpg)
-	if err != nil {
+	if err := decodeImage(format, data, cfg, &jpg, out); err != nil {
 		var de DecodeError
 		if !errors.As(err, &de) {
 			err = DecodeError{Format: format, Err: err}
 		}
 		return err
 	}
-	*out = img
+	img := *out
 	img.Format = format
 	img.ICC = decodeICC(format, data, &jpg)
 	if orient != 1 {
@@ -199,24 +198,28 @@ func decodeHeader(format string, data []byte) (cfg image.Config, err error) {
 var errDecoderPanic = errors.New("the decoder failed on malformed data")
 
 // decodeImage decodes the pixels of data, whose header gave cfg, into a
-// pooled Image, and zeroes the decoders' own buffers.
-func decodeImage(format string, data []byte, cfg image.Config, jpg *jpegInfo) (*Image, error) {
+// pooled Image, which it stores in *out as soon as that exists, and zeroes
+// the decoders' own images. A PNG's image data is checked before image/png
+// allocates its picture (see storedPNG), so that no half-decoded picture is
+// left unwiped.
+func decodeImage(format string, data []byte, cfg image.Config, jpg *jpegInfo,
+	out **Image) error {
 	if format == FormatWebP && webpAnimated(data) {
-		return decodeWebPFirstFrame(data, cfg)
+		return decodeWebPFirstFrame(data, cfg, out)
 	}
 
 	if format == FormatJPEG && useTurboJPEG {
 		if !jpg.complete {
-			return nil, errIncompleteJPEG
+			return errIncompleteJPEG
 		}
-		return decodeJPEGTurbo(data, jpg)
+		return decodeJPEGTurbo(data, jpg, out)
 	}
 
 	var src image.Image
 	var err error
 	switch format {
 	case FormatPNG:
-		src, err = png.Decode(bytes.NewReader(data))
+		src, err = decodePNG(data)
 	case FormatJPEG:
 		src, err = decodeJPEG(data, jpg)
 	case FormatGIF:
@@ -228,9 +231,24 @@ func decodeImage(format string, data []byte, cfg image.Config, jpg *jpegInfo) (*
 		src, err = webp.Decode(bytes.NewReader(data))
 	}
 	if err != nil {
+		return err
+	}
+	return fromImage(src, cfg, format, out)
+}
+
+// decodePNG runs image/png on the stored copy of data that storedPNG
+// makes once it has checked the image data, so that image/png allocates
+// its picture only for a file it decodes whole.
+func decodePNG(data []byte) (image.Image, error) {
+	stored, err := storedPNG(data)
+	if err != nil {
 		return nil, err
 	}
-	return fromImage(src, cfg, format)
+	if stored != nil {
+		defer putBytes(stored)
+		data = stored
+	}
+	return png.Decode(bytes.NewReader(data))
 }
 
 // decodeJPEG runs image/jpeg on data, with an Adobe APP14 segment inserted

@@ -12,12 +12,12 @@ const haveTurboJPEG = turbojpeg.Available
 // compare both decoders while no decode runs.
 var useTurboJPEG = haveTurboJPEG
 
-// decodeJPEGTurbo decodes data with libjpeg-turbo into a pooled Image.
-// CMYK and YCCK are read as CMYK and converted as image/jpeg's output is.
-// A file whose data ends without an EOI marker gets one appended in a
-// pooled copy, as image/jpeg's input does: libjpeg-turbo would warn, and
-// warnings are fatal here.
-func decodeJPEGTurbo(data []byte, info *jpegInfo) (*Image, error) {
+// decodeJPEGTurbo decodes data with libjpeg-turbo into a pooled Image,
+// stored in *out as soon as it exists. CMYK and YCCK are read as CMYK and
+// converted as image/jpeg's output is. A file whose data ends without an
+// EOI marker gets one appended in a pooled copy, as image/jpeg's input
+// does: libjpeg-turbo would warn, and warnings are fatal here.
+func decodeJPEGTurbo(data []byte, info *jpegInfo, out **Image) error {
 	if !info.eoi {
 		withEOI := append(getBytes(len(data) + len(jpegEOI))[:0], data...)
 		withEOI = append(withEOI, jpegEOI...)
@@ -27,10 +27,11 @@ func decodeJPEGTurbo(data []byte, info *jpegInfo) (*Image, error) {
 	pix, w, h, cmyk, err := turbojpeg.Decode(data, getBytes)
 	if err != nil {
 		putBytes(pix)
-		return nil, err
+		return err
 	}
 	if !cmyk {
-		return &Image{Width: w, Height: h, RGB: pix, pooled: true}, nil
+		*out = &Image{Width: w, Height: h, RGB: pix, pooled: true}
+		return nil
 	}
 	defer putBytes(pix)
 	if info.adobe { // Adobe CMYK stores 255 − ink
@@ -39,6 +40,7 @@ func decodeJPEGTurbo(data []byte, info *jpegInfo) (*Image, error) {
 		}
 	}
 	img := &Image{Width: w, Height: h, RGB: getBytes(3 * w * h), pooled: true}
+	*out = img
 	convertCMYKPix(img, pix)
-	return img, nil
+	return nil
 }

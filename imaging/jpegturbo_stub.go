@@ -10,6 +10,6 @@ const haveTurboJPEG = false
 // useTurboJPEG is false: there is no libjpeg-turbo to select.
 var useTurboJPEG = false
 
-func decodeJPEGTurbo(data []byte, info *jpegInfo) (*Image, error) {
+func decodeJPEGTurbo(data []byte, info *jpegInfo, out **Image) error {
 	panic("imaging: built without libjpeg-turbo")
 }

@@ -9,15 +9,18 @@ func reorient(img *Image, o int) {
 		ow, oh = h, w
 	}
 
+	// Each new plane swaps places with the old one, and the deferred
+	// putBytes zeroes whichever img no longer holds: the old plane, or the
+	// new one half written when orientPlane panics.
 	rgb := getBytes(3 * w * h)
+	defer func() { putBytes(rgb) }()
 	orientPlane(rgb, img.RGB, 3, o, w, h)
-	putBytes(img.RGB)
-	img.RGB = rgb
+	img.RGB, rgb = rgb, img.RGB
 	if img.Alpha != nil {
 		alpha := getBytes(w * h)
+		defer func() { putBytes(alpha) }()
 		orientPlane(alpha, img.Alpha, 1, o, w, h)
-		putBytes(img.Alpha)
-		img.Alpha = alpha
+		img.Alpha, alpha = alpha, img.Alpha
 	}
 	img.Width, img.Height = ow, oh
 	img.orientation = o

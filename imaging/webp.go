@@ -103,43 +103,44 @@ func appendPadded(dst, chunk []byte) []byte {
 }
 
 // decodeWebPFirstFrame decodes the first frame of an animated WebP onto a
-// transparent canvas of cfg's size. A frame that reaches past the canvas
-// is an error, as in libwebp's demuxer; this also keeps the frame within
-// the pixel limit checked on the canvas.
-func decodeWebPFirstFrame(data []byte, cfg image.Config) (*Image, error) {
+// transparent canvas of cfg's size, stored in *out as soon as it exists. A
+// frame that reaches past the canvas is an error, as in libwebp's demuxer;
+// this also keeps the frame within the pixel limit checked on the canvas.
+func decodeWebPFirstFrame(data []byte, cfg image.Config, out **Image) error {
 	frame, err := firstWebPFrame(data)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer putBytes(frame.file)
 	if !frame.rect.In(image.Rect(0, 0, cfg.Width, cfg.Height)) {
-		return nil, errWebPFrameBounds
+		return errWebPFrameBounds
 	}
 	fcfg, err := webp.DecodeConfig(bytes.NewReader(frame.file))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if fcfg.Width != frame.rect.Dx() || fcfg.Height != frame.rect.Dy() {
-		return nil, errNoWebPFrame
+		return errNoWebPFrame
 	}
 	src, err := webp.Decode(bytes.NewReader(frame.file))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	part, err := fromImage(src, fcfg, FormatWebP)
-	if err != nil {
-		return nil, err
+	var part *Image
+	defer func() { part.Release() }()
+	if err := fromImage(src, fcfg, FormatWebP, &part); err != nil {
+		return err
 	}
-	defer part.Release()
 
 	canvas := &Image{Width: cfg.Width, Height: cfg.Height, pooled: true,
 		RGB: getBytes(3 * cfg.Width * cfg.Height), Alpha: getBytes(cfg.Width * cfg.Height)}
+	*out = canvas
 	place(canvas, part, frame.rect.Min)
 	if opaque(canvas.Alpha) {
 		putBytes(canvas.Alpha)
 		canvas.Alpha = nil
 	}
-	return canvas, nil
+	return nil
 }
 
 // place copies src into dst with its top-left corner at at, clipped to
