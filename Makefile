@@ -24,7 +24,7 @@ TAGS ?= $(if $(and $(TURBOJPEG_LIB),$(wildcard /usr/include/turbojpeg.h),$(shell
 # Photos whose raw model output is compared with ONNX Runtime's.
 GOLDEN_PHOTOS := astronaut.png coffee_exif6.jpg
 
-.PHONY: all build model run test vet golden ort-deps bench-cpu fuzz clean bench-gate bench-targets
+.PHONY: all build model run test vet golden ort-deps strace-deps bench-cpu fuzz clean bench-gate bench-targets
 
 all: build
 
@@ -63,7 +63,20 @@ golden: ort-deps model
 vet:
 	$(GO) vet -tags '$(TAGS)' ./...
 
-test: model golden vet
+# The privacy test traces the daemon's file system calls with Debian's
+# strace. As root, a missing strace is installed with apt-get; otherwise
+# make test stops here and names the command that installs it.
+strace-deps:
+	@command -v strace >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && apt-get install -y -qq strace; \
+		else \
+			echo "make test needs strace: install it as root with apt-get install strace" >&2; \
+			exit 1; \
+		fi; \
+	}
+
+test: model golden vet strace-deps
 	RMBGD_REQUIRE_MODEL=1 RMBGD_GOLDEN_DIR=$(GOLDEN) RMBGD_REFERENCE_DIR=$(REFERENCE) \
 	RMBGD_ORTREF=$(SHARED)/tools/ortref/ortref RMBGD_SKELETON=$(SHARED)/models/isnet_skeleton.onnx \
 	RMBGD_REQUIRE_STRACE=1 \
