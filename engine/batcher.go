@@ -270,10 +270,9 @@ func (p *Pipeline) runBatch(batch []*item) {
 // bug fails one batch's jobs and the worker goes on to the next batch. It
 // logs the panic value and stack, which name code and not request data.
 //
-// TODO: only a panic on the worker's goroutine is recovered. A panic on a
-// goroutine the backend starts, such as a CPU kernel pool helper, still
-// ends the process, and a panic inside a kernel call leaves that pool's
-// call state (its open flag) unreset for the next run.
+// The CPU kernel pool raises a panic of one of its helper goroutines again
+// on the goroutine that called the kernel, so those are recovered here too.
+// TODO: a panic on any other goroutine a backend starts ends the process.
 func (p *Pipeline) run(ctx context.Context, in, out []float32, n int) (
 	infer time.Duration, err error) {
 	defer func() {

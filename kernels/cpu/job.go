@@ -1,5 +1,10 @@
 package cpu
 
+import (
+	"fmt"
+	"time"
+)
+
 // jobKind selects the work a job's units do.
 type jobKind uint8
 
@@ -13,6 +18,7 @@ const (
 	jobSigmoid                      // sigmoid of chunks
 	jobReLU                         // ReLU of chunks
 	jobZero                         // zero chunks
+	jobPanic                        // panic on worker c, for tests of the pool
 )
 
 // job is one kernel call split into units. It is a plain value with no
@@ -52,6 +58,11 @@ func (j *job) runUnit(u, worker int) {
 		resizePlanes(j, u)
 	case jobAdd, jobSigmoid, jobReLU:
 		elementwiseChunk(j, u)
+	case jobPanic:
+		time.Sleep(200 * time.Microsecond) // long enough for every worker to join
+		if worker == j.c {
+			panic(fmt.Sprintf("unit %d failed on worker %d", u, worker))
+		}
 	case jobZero:
 		clear(j.dst[u*j.chunk : min((u+1)*j.chunk, len(j.dst))])
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -252,6 +253,46 @@ func TestPoolConcurrentCallers(t *testing.T) {
 	for _, e := range errs {
 		if e != "" {
 			t.Error(e)
+		}
+	}
+}
+
+func TestPoolPanicReachesCaller(t *testing.T) {
+	pool := NewPool(2)
+	defer pool.Close()
+	// Worker 0 is the caller, worker 1 the helper. Each unit of the job
+	// takes 200 µs, so the helper joins long before the 64 units are done.
+	for _, worker := range []int{0, 1} {
+		for range 10 {
+			got := func() (v any) {
+				defer func() { v = recover() }()
+				j := job{kind: jobPanic, units: 64, c: worker}
+				pool.run(&j)
+				return nil
+			}()
+			if got == nil {
+				t.Fatalf("worker %d panicked, the call returned normally", worker)
+			}
+			want := fmt.Sprintf("failed on worker %d", worker)
+			if !strings.Contains(fmt.Sprint(got), want) {
+				t.Fatalf("call panicked with %v, want %q", got, want)
+			}
+		}
+	}
+
+	a := []float32{1, -2, 3}
+	ReLU(pool, a, a)
+	if a[1] != 0 {
+		t.Errorf("ReLU after the panics: got %v", a)
+	}
+	b := make([]float32, 3*zeroChunk)
+	for i := range b {
+		b[i] = 1
+	}
+	Zero(pool, b)
+	for i, v := range b {
+		if v != 0 {
+			t.Fatalf("Zero after the panics: element %d is %g", i, v)
 		}
 	}
 }

@@ -1,7 +1,9 @@
 package cpu
 
 import (
+	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 )
@@ -11,6 +13,11 @@ import (
 // workers starts n−1 goroutines. A call never waits for a helper that has
 // not started: when other processes keep a helper's thread off its core,
 // the caller does the units itself.
+//
+// A panic in a unit, on any worker, reaches the caller of the kernel: a
+// helper recovers it, finishes its part of the call as usual, and the
+// call panics again with the first value once every helper has left it.
+// The pool stays usable for the next call.
 //
 // A Pool is safe for concurrent use: calls from several goroutines are
 // served one at a time, each with all workers. It is not reentrant, so a
@@ -30,6 +37,19 @@ type Pool struct {
 	done     atomic.Int64 // units of job finished
 	finished chan struct{}
 	wake     []chan struct{}
+
+	fault atomic.Pointer[unitPanic] // first panic of a helper in job
+}
+
+// unitPanic is a panic recovered on a helper goroutine, with that
+// goroutine's stack, for the caller to raise again.
+type unitPanic struct {
+	value any
+	stack []byte
+}
+
+func (e *unitPanic) String() string {
+	return fmt.Sprintf("%v [recovered on a kernel pool helper]\n%s", e.value, e.stack)
 }
 
 // NewPool starts a pool of the given number of workers; workers ≤ 0 means
@@ -111,6 +131,9 @@ func (p *Pool) run(j *job) {
 		}
 		return
 	}
+	// On every return, a panic of the caller's own units included, the
+	// helpers leave the call before the next one may start.
+	defer p.leaveCall()
 	p.job = *j
 	p.next.Store(0)
 	p.done.Store(0)
@@ -128,10 +151,32 @@ func (p *Pool) run(j *job) {
 	if !p.claim(0) {
 		<-p.finished
 	}
+}
+
+// leaveCall closes the call to helpers, waits until none is inside it, and
+// raises the first panic a helper recovered in it.
+func (p *Pool) leaveCall() {
 	p.open.Store(false)
 	for p.inside.Load() != 0 {
 		runtime.Gosched()
 	}
+	if fault := p.fault.Swap(nil); fault != nil {
+		panic(fault)
+	}
+}
+
+// runUnit runs unit u of p.job on worker id. On a helper it recovers a
+// panic and keeps the first one for the caller, so the unit counts as done
+// and the call ends as usual.
+func (p *Pool) runUnit(u, id int) {
+	if id != 0 {
+		defer func() {
+			if v := recover(); v != nil {
+				p.fault.CompareAndSwap(nil, &unitPanic{value: v, stack: debug.Stack()})
+			}
+		}()
+	}
+	p.job.runUnit(u, id)
 }
 
 // claim runs units of p.job on worker id until none is left. It reports
@@ -143,7 +188,7 @@ func (p *Pool) claim(id int) (last bool) {
 		if u >= p.job.units {
 			return last
 		}
-		p.job.runUnit(u, id)
+		p.runUnit(u, id)
 		if p.done.Add(1) == int64(p.job.units) {
 			if id != 0 {
 				p.finished <- struct{}{}
