@@ -119,7 +119,7 @@ fuzz:
 	@for pkg in $(FUZZ_PKGS); do \
 		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 			echo "fuzz: $$pkg $$target for $(FUZZTIME), tags '$(TAGS)'"; \
-			$(GO) test -tags '$(TAGS)' $$pkg -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) \
+			$(GO) test -tags '$(TAGS)' $$pkg -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -timeout 0 \
 				-parallel $(FUZZ_PARALLEL) || exit 1; \
 		done; \
 	done
