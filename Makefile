@@ -37,8 +37,12 @@ build:
 model: build
 	$(BIN) model fetch
 
+# SERVE_FLAGS passes more flags to rmbgd serve, for example
+# make run SERVE_FLAGS="--rate 2 --burst 4".
+SERVE_FLAGS ?=
+
 run: model
-	$(BIN) serve --listen $(LISTEN)
+	$(BIN) serve --listen $(LISTEN) $(SERVE_FLAGS)
 
 ort-deps: $(ORT_HOME)/.installed
 

@@ -194,10 +194,10 @@ func serve(opt serveOptions, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("starting", "version", buildVersion(), "model", path, "threads", opt.threads,
+	log.Info("starting", "version", buildVersion(), "model", path,
 		"jpeg_decoder", imaging.JPEGDecoder())
-	eng, err := openEngine(path, opt.threads, imaging.PNGEncoder{Level: int(opt.pngLevel)}, opt.batch,
-		log)
+	png := imaging.PNGEncoder{Level: int(opt.pngLevel)}
+	eng, err := openEngine(path, opt.threads, png, opt.batch, log)
 	if err != nil {
 		return err
 	}
