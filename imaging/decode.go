@@ -199,9 +199,9 @@ var errDecoderPanic = errors.New("the decoder failed on malformed data")
 
 // decodeImage decodes the pixels of data, whose header gave cfg, into a
 // pooled Image, which it stores in *out as soon as that exists, and zeroes
-// the decoders' own images. A PNG's image data is checked before image/png
-// allocates its picture (see storedPNG), so that no half-decoded picture is
-// left unwiped.
+// the decoders' own images. A PNG's image data and a GIF's first frame are
+// checked before image/png or image/gif allocates the picture (storedPNG,
+// checkGIFFrame), so that no half-decoded picture is left unwiped.
 func decodeImage(format string, data []byte, cfg image.Config, jpg *jpegInfo,
 	out **Image) error {
 	if format == FormatWebP && webpAnimated(data) {
@@ -223,10 +223,7 @@ func decodeImage(format string, data []byte, cfg image.Config, jpg *jpegInfo,
 	case FormatJPEG:
 		src, err = decodeJPEG(data, jpg)
 	case FormatGIF:
-		var r io.Reader
-		if r, err = gifReader(data, cfg.Width, cfg.Height); err == nil {
-			src, err = gif.Decode(r)
-		}
+		src, err = decodeGIF(data, cfg)
 	case FormatWebP:
 		src, err = webp.Decode(bytes.NewReader(data))
 	}
@@ -249,6 +246,20 @@ func decodePNG(data []byte) (image.Image, error) {
 		data = stored
 	}
 	return png.Decode(bytes.NewReader(data))
+}
+
+// decodeGIF runs image/gif on data, whose header gave cfg, once
+// checkGIFFrame has passed its first frame, so that image/gif allocates
+// the frame only when it decodes it whole.
+func decodeGIF(data []byte, cfg image.Config) (image.Image, error) {
+	r, err := gifReader(data, cfg.Width, cfg.Height)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkGIFFrame(data); err != nil {
+		return nil, err
+	}
+	return gif.Decode(r)
 }
 
 // decodeJPEG runs image/jpeg on data, with an Adobe APP14 segment inserted

@@ -136,14 +136,14 @@
 // Image buffers come from a pool and are zeroed when returned to it by
 // [Image.Release]; scratch buffers are zeroed before reuse, and the
 // decoders' own buffers are zeroed once the pixels have been copied out of
-// them, also when the copy fails. A PNG's image data is inflated and
-// checked before image/png allocates its picture (pngcheck.go), so a PNG
-// that is cut short or corrupt leaves no half-decoded picture behind.
-// image/jpeg, image/gif and golang.org/x/image/webp allocate theirs before
-// they read the data and return nothing when it fails partway, so the
-// part they decoded stays in memory that the garbage collector frees
-// without zeroing; image/jpeg leaves a progressive JPEG's coefficients
-// there too. With libjpeg-turbo, JPEG pixels go straight into a pooled
+// them, also when the copy fails. A PNG's image data and a GIF's first
+// frame are decoded and checked before image/png or image/gif allocates
+// the picture (pngcheck.go, gifcheck.go), so a PNG or GIF that is cut
+// short or corrupt leaves no half-decoded picture behind. image/jpeg and
+// golang.org/x/image/webp allocate theirs before they read the data and
+// return nothing when it fails partway, so the part they decoded stays in
+// memory that the garbage collector frees without zeroing; image/jpeg
+// leaves a progressive JPEG's coefficients there too. With libjpeg-turbo, JPEG pixels go straight into a pooled
 // buffer, but libjpeg-turbo's working memory (rows of each colour
 // component, and the coefficients of a JPEG with several scans) is
 // released with free(), which does not zero it either. The pooled PNG
