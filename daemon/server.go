@@ -455,9 +455,13 @@ func (s *Server) finish(ctx *fasthttp.RequestCtx, rec *requestRecord) {
 	if !s.log.Enabled(context.Background(), slog.LevelInfo) {
 		return
 	}
-	respBytes := len(ctx.Response.Body())
+	// Body reads a body stream into fasthttp's own response buffer, which
+	// is never wiped: the size of a streamed image comes from its header.
+	var respBytes int
 	if ctx.Response.IsBodyStream() {
 		respBytes = max(ctx.Response.Header.ContentLength(), 0)
+	} else {
+		respBytes = len(ctx.Response.Body())
 	}
 	reqBytes := len(ctx.Request.Body())
 	if reqBytes == 0 {

@@ -637,9 +637,8 @@ func jpegEnd(cutout []byte) []byte {
 // them, where fasthttp's read buffer holds them. It also searches for the
 // filename, the credential headers and the markers of the small and the
 // rejected bodies, for rows of the picture image/png would leave of a PNG
-// cut in its image data, and for the JPEG upload. The end of that upload's
-// JPEG cut-out is searched for and only reported for now (see the TODO
-// below). To see it fail, break one wipe:
+// cut in its image data, for the JPEG upload and for the end of its JPEG
+// cut-out. To see it fail, break one wipe:
 //
 //   - the clear in daemon/bufpool.go's put: the JSON request's decoded PNG
 //     stays in its pooled buffer;
@@ -712,16 +711,14 @@ func TestPrivacyMemory(t *testing.T) {
 	known := map[string][]byte{
 		"png text chunk": []byte(markerText),
 	}
-	// TODO: the access log in daemon/server.go's finish calls
-	// ctx.Response.Body() before it checks IsBodyStream. That reads a
-	// streamed image response into fasthttp's body buffer, which is pooled
-	// without zeroing, so every cut-out stays whole in memory. Move this
-	// needle to required once finish takes the size from Content-Length.
-	// It then fails when EncodeCutoutJPEG (imaging/encode.go) passes w to
-	// jpeg.Encode instead of its jpegWriter: image/jpeg's bufio.Writer
-	// keeps the end of the cut-out.
+	// The end of the JPEG cut-out is found when EncodeCutoutJPEG
+	// (imaging/encode.go) passes w to jpeg.Encode instead of its
+	// jpegWriter, because image/jpeg's bufio.Writer keeps it. It is also
+	// found when the access log in daemon/server.go's finish calls
+	// ctx.Response.Body() on a streamed response: that reads the whole
+	// image into fasthttp's response buffer, which is pooled unwiped.
 	if end := jpegEnd(bodies["json jpeg as jpeg"]); end != nil {
-		known["end of the jpeg cut-out"] = end
+		required["end of the jpeg cut-out"] = end
 	} else {
 		t.Log("the JPEG cut-out's last block is too short to search for")
 	}
