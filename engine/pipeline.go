@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -65,7 +64,7 @@ type Pipeline struct {
 	inputs  sync.Pool // *[]float32, 3×side×side
 	outputs sync.Pool // *[]float32, side×side
 	masks   sync.Pool // *[]uint8, grown to the largest image seen
-	encoded sync.Pool // *bytes.Buffer
+	encoded sync.Pool // *wipingBuffer
 }
 
 // CPUConfig configures NewCPU. The zero value of each field is a default.
@@ -204,7 +203,7 @@ func NewPipeline(backend Backend, cfg PipelineConfig) (*Pipeline, error) {
 	p.inputs.New = func() any { s := make([]float32, 3*side*side); return &s }
 	p.outputs.New = func() any { s := make([]float32, side*side); return &s }
 	p.masks.New = func() any { s := []uint8(nil); return &s }
-	p.encoded.New = func() any { return new(bytes.Buffer) }
+	p.encoded.New = func() any { return new(wipingBuffer) }
 	go p.serve()
 	return p, nil
 }
@@ -452,7 +451,7 @@ func (p *Pipeline) postprocess(ctx context.Context, job Job, img *imaging.Image,
 	encodeStart := time.Now()
 	res.Timing.Post = encodeStart.Sub(start)
 
-	buf := p.encoded.Get().(*bytes.Buffer)
+	buf := p.encoded.Get().(*wipingBuffer)
 	if err := p.encode(buf, job, img, *mask); err != nil {
 		p.putBuffer(buf)
 		return err
@@ -464,7 +463,7 @@ func (p *Pipeline) postprocess(ctx context.Context, job Job, img *imaging.Image,
 	return nil
 }
 
-func (p *Pipeline) encode(buf *bytes.Buffer, job Job, img *imaging.Image, mask []uint8) error {
+func (p *Pipeline) encode(buf *wipingBuffer, job Job, img *imaging.Image, mask []uint8) error {
 	switch {
 	case job.Output == OutputMask:
 		return p.png.EncodeMask(buf, mask, img.Width, img.Height)
@@ -526,9 +525,7 @@ func (p *Pipeline) putMask(m *[]uint8) {
 	p.masks.Put(m)
 }
 
-func (p *Pipeline) putBuffer(buf *bytes.Buffer) {
-	b := buf.Bytes()
-	clear(b[:cap(b)])
-	buf.Reset()
+func (p *Pipeline) putBuffer(buf *wipingBuffer) {
+	buf.wipe()
 	p.encoded.Put(buf)
 }

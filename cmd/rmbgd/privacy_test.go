@@ -172,6 +172,10 @@ var (
 	binaryErr  error
 )
 
+// testBuildTags are the build tags of this test binary, which buildBinary
+// builds rmbgd with, so that the tests run the decoders the build ships.
+var testBuildTags string
+
 // buildBinary builds rmbgd once per test run into a temporary folder.
 func buildBinary(t testing.TB) string {
 	t.Helper()
@@ -182,7 +186,8 @@ func buildBinary(t testing.TB) string {
 			return
 		}
 		binaryPath = filepath.Join(dir, "rmbgd")
-		out, err := exec.Command("go", "build", "-o", binaryPath, ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-tags", testBuildTags, "-o", binaryPath,
+			".").CombinedOutput()
 		if err != nil {
 			binaryErr = fmt.Errorf("go build: %w\n%s", err, out)
 		}

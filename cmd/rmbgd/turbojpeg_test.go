@@ -1,0 +1,5 @@
+//go:build turbojpeg
+
+package main
+
+func init() { testBuildTags = "turbojpeg" }
