@@ -35,6 +35,16 @@ type Config struct {
 	// DefaultMaxBody (32 MiB).
 	MaxBody int
 
+	// MaxBodyMemory caps the bytes that the bodies being read may take
+	// together, by their declared Content-Length. The HTTP server
+	// allocates a body's whole declared length when the header arrives,
+	// before any of it is sent, so without a cap a few hundred bytes of
+	// headers on a few connections could reserve gigabytes. A request
+	// whose body does not fit is rejected with 503 overloaded before its
+	// body is read. A chunked body grows only as its bytes arrive and
+	// counts for nothing. Default eight times MaxBody.
+	MaxBodyMemory int64
+
 	// MaxPixels caps width×height of an input image, checked from the image
 	// header before any pixel buffer exists; a larger image is rejected with 413
 	// too_many_pixels. Default DefaultMaxPixels.
@@ -114,6 +124,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		value int64
 	}{
 		{"MaxBody", int64(cfg.MaxBody)},
+		{"MaxBodyMemory", cfg.MaxBodyMemory},
 		{"MaxPixels", int64(cfg.MaxPixels)},
 		{"Timeout", int64(cfg.Timeout)},
 		{"HeaderTimeout", int64(cfg.HeaderTimeout)},
@@ -145,6 +156,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.MaxBodyMemory == 0 {
+		cfg.MaxBodyMemory = 8 * int64(cfg.MaxBody)
 	}
 	if cfg.MaxPixels == 0 {
 		cfg.MaxPixels = DefaultMaxPixels

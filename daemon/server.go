@@ -53,6 +53,10 @@ type Server struct {
 	// when it arrived (see headerReceived).
 	headers sync.Map // *fasthttp.RequestHeader → *headerInfo
 
+	// bodyMemory is the sum of the declared lengths of the bodies being
+	// read or served, bounded by Config.MaxBodyMemory.
+	bodyMemory atomic.Int64
+
 	ready    atomic.Bool
 	draining atomic.Bool // set by Drain and Shutdown: /readyz responds 503
 
@@ -238,6 +242,12 @@ type headerInfo struct {
 	// when the peer turns out to be a trusted proxy; zero when none.
 	forwarded netip.Addr
 
+	// reserved is the part of Config.MaxBodyMemory the body holds, its
+	// declared length, until the request is done. overBudget marks a body
+	// that did not fit, which fasthttp then rejects unread.
+	reserved   int64
+	overBudget bool
+
 	// values are fasthttp's copies of the header values, for wipeRequest.
 	// They start in valueBuf.
 	values   [][]byte
@@ -260,8 +270,34 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 	if !s.keepRequestData {
 		info.values = recordHeaderValues(h, info.valueBuf[:0])
 	}
-	s.headers.Store(h, info)
-	return fasthttp.RequestConfig{ReadTimeout: s.cfg.BodyTimeout}
+	conf := fasthttp.RequestConfig{ReadTimeout: s.cfg.BodyTimeout}
+	if n := int64(h.ContentLength()); n > 0 && n <= int64(s.cfg.MaxBody) {
+		if s.bodyMemory.Add(n) <= s.cfg.MaxBodyMemory {
+			info.reserved = n
+		} else {
+			s.bodyMemory.Add(-n)
+			info.overBudget = true
+			// Any body longer than one byte is then too large, so fasthttp
+			// rejects it before it allocates the body.
+			conf.MaxRequestBodySize = 1
+		}
+	}
+	// A record left by a request on this RequestCtx that ended before
+	// either handler ran gives its reservation back now. fasthttp calls no
+	// handler when the server itself closed the connection mid-body.
+	// TODO: such a reservation stays taken until the RequestCtx is reused.
+	if old, loaded := s.headers.Swap(h, info); loaded {
+		s.releaseBody(old.(*headerInfo))
+	}
+	return conf
+}
+
+// releaseBody gives the body memory reserved for a request back.
+func (s *Server) releaseBody(info *headerInfo) {
+	if info.reserved > 0 {
+		s.bodyMemory.Add(-info.reserved)
+		info.reserved = 0
+	}
 }
 
 // takeHeaderInfo returns what headerReceived recorded for h and deletes it.
@@ -285,6 +321,9 @@ type requestRecord struct {
 	// zero when it ran none.
 	batchSize int
 
+	// bodyReserved is the body memory the request holds until it is done.
+	bodyReserved int64
+
 	// headerValues are fasthttp's copies of the header values, zeroed with
 	// the rest of the request's data once it has been handled.
 	headerValues [][]byte
@@ -301,6 +340,7 @@ func (s *Server) newRecord(ctx *fasthttp.RequestCtx) requestRecord {
 	if info, ok := s.takeHeaderInfo(&ctx.Request.Header); ok {
 		rec.start = info.received
 		rec.headerValues = info.values
+		rec.bodyReserved = info.reserved
 	} else if !s.keepRequestData {
 		rec.headerValues = recordHeaderValues(&ctx.Request.Header, nil)
 	}
@@ -320,11 +360,12 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	rec := s.newRecord(ctx)
 	defer s.wipeRequest(ctx, &rec, false)
 	defer s.finish(ctx, &rec)
+	// Checked when the response is ready, after any panic's reset: a
+	// request that was in progress when the server began to drain closes
+	// its connection too.
+	defer s.closeIfDraining(ctx)
 	defer s.recoverPanic(ctx)
 
-	if s.draining.Load() {
-		ctx.SetConnectionClose()
-	}
 	switch rec.route {
 	case routeRemove:
 		if !s.allowRate(ctx, rec.client) {
@@ -449,6 +490,10 @@ func (s *Server) recoverPanic(ctx *fasthttp.RequestCtx) {
 // resp_bytes, duration_ms and batch_size, and nothing else about the
 // request.
 func (s *Server) finish(ctx *fasthttp.RequestCtx, rec *requestRecord) {
+	if rec.bodyReserved > 0 {
+		s.bodyMemory.Add(-rec.bodyReserved)
+		rec.bodyReserved = 0
+	}
 	elapsed := time.Since(rec.start)
 	status := ctx.Response.StatusCode()
 	s.metrics.observeRequest(rec.route, status, elapsed)
@@ -508,10 +553,13 @@ func (s *Server) handleReadError(ctx *fasthttp.RequestCtx, err error) {
 	markLinger(ctx.Conn())
 	peer := peerAddr(ctx)
 	rec := requestRecord{method: "-", route: routeNone, start: time.Now(), client: peer}
+	overBudget := false
 	if info, ok := s.takeHeaderInfo(&ctx.Request.Header); ok {
 		rec.method, rec.route, rec.start = info.method, info.route, info.received
 		rec.client = resolveClient(peer, info.forwarded, s.cfg.TrustedProxies)
 		rec.headerValues = info.values
+		rec.bodyReserved = info.reserved
+		overBudget = info.overBudget
 	}
 	// TODO: when the header fails to parse, fasthttp resets it before this
 	// handler runs, and the values it had copied before the error stay in
@@ -525,6 +573,10 @@ func (s *Server) handleReadError(ctx *fasthttp.RequestCtx, err error) {
 	var small *fasthttp.ErrSmallBuffer
 	var netErr net.Error
 	switch {
+	case overBudget && errors.Is(err, fasthttp.ErrBodyTooLarge):
+		ctx.Response.Header.Set("Retry-After", "1")
+		s.writeError(ctx, newRequestError(fasthttp.StatusServiceUnavailable, codeOverloaded,
+			"the server is reading too many request bodies at once; retry later"))
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		s.writeError(ctx, newRequestError(fasthttp.StatusRequestEntityTooLarge,
 			codePayloadTooLarge, "the request body is larger than the limit of %d bytes",
@@ -538,6 +590,14 @@ func (s *Server) handleReadError(ctx *fasthttp.RequestCtx, err error) {
 	default:
 		s.writeError(ctx, newRequestError(fasthttp.StatusBadRequest,
 			"bad_request", "the HTTP request could not be parsed"))
+	}
+}
+
+// closeIfDraining makes the response close its connection once the server
+// has begun to drain, so the client sends its next request elsewhere.
+func (s *Server) closeIfDraining(ctx *fasthttp.RequestCtx) {
+	if s.draining.Load() {
+		ctx.SetConnectionClose()
 	}
 }
 

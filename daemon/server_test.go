@@ -782,6 +782,40 @@ func TestDrainKeepsServing(t *testing.T) {
 	}
 }
 
+func TestDrainClosesRequestInProgress(t *testing.T) {
+	r := &pngRemover{block: make(chan struct{})}
+	ts := startServer(t, Config{}, r)
+
+	type result struct {
+		resp *http.Response
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := testClient.Post(ts.url+"/v1/remove", "image/png",
+			bytes.NewReader(testPNG(t, 8, 8)))
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		done <- result{resp, err}
+	}()
+	waitFor(t, "the removal in progress", func() bool { return len(ts.slots) == 1 })
+	ts.Drain()
+	close(r.block)
+
+	res := <-done
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	if res.resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, want 200", res.resp.StatusCode)
+	}
+	if !res.resp.Close {
+		t.Error("a removal that began before the drain lacks Connection: close")
+	}
+}
+
 func TestShutdownDeadlineCancelsRequests(t *testing.T) {
 	r := &pngRemover{block: make(chan struct{})}
 	s, err := New(Config{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}, r)

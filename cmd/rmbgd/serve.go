@@ -50,6 +50,10 @@ func runServe(args []string, _, stderr io.Writer) error {
 	maxBody := byteSize(daemon.DefaultMaxBody)
 	fs.Var(&maxBody, "max-body",
 		"largest request body, as a `size` in bytes or with a unit: KiB, MiB, GiB, KB, MB, GB")
+	maxBodyMemory := byteSize(0)
+	fs.Var(&maxBodyMemory, "max-body-memory",
+		"bytes the request bodies being read may take together, by their Content-Length, "+
+			"as a `size`; a body past it gets 503 before it is read (0: eight times --max-body)")
 	fs.IntVar(&cfg.MaxPixels, "max-pixels", daemon.DefaultMaxPixels,
 		"largest input image, in pixels (width × height)")
 	fs.DurationVar(&cfg.Timeout, "timeout", daemon.DefaultTimeout,
@@ -103,7 +107,7 @@ func runServe(args []string, _, stderr io.Writer) error {
 	if len(rest) > 0 {
 		return usagef("unexpected argument %q", rest[0])
 	}
-	if err := opt.check(maxBody, *trusted); err != nil {
+	if err := opt.check(maxBody, maxBodyMemory, *trusted); err != nil {
 		return err
 	}
 
@@ -117,12 +121,13 @@ func runServe(args []string, _, stderr io.Writer) error {
 }
 
 // check validates the flags that the daemon and the engine do not check
-// themselves, and fills in MaxBody and TrustedProxies.
-func (opt *serveOptions) check(maxBody byteSize, trusted string) error {
+// themselves, and fills in MaxBody, MaxBodyMemory and TrustedProxies.
+func (opt *serveOptions) check(maxBody, maxBodyMemory byteSize, trusted string) error {
 	if maxBody > 1<<31-1 {
 		return usagef("-max-body %s is over the limit of 2GiB", maxBody.String())
 	}
 	opt.cfg.MaxBody = int(maxBody)
+	opt.cfg.MaxBodyMemory = int64(maxBodyMemory)
 	for _, d := range []struct {
 		name  string
 		value time.Duration

@@ -1,0 +1,75 @@
+package daemon
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sendHeader opens a connection and sends a removal request's header that
+// declares a body of n bytes, without the body.
+func sendHeader(t *testing.T, addr string, n int) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	fmt.Fprintf(conn, "POST /v1/remove HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"+
+		"Content-Length: %d\r\n\r\n", n)
+	return conn
+}
+
+func TestBodyMemoryBudget(t *testing.T) {
+	const body = 1 << 20
+	ts := startServer(t, Config{MaxBody: body, MaxBodyMemory: 2 * body}, &pngRemover{})
+
+	// Two headers declaring 1 MiB each take the whole budget before any
+	// body byte arrives.
+	first := sendHeader(t, ts.addr, body)
+	second := sendHeader(t, ts.addr, body)
+	waitFor(t, "two bodies reserved", func() bool { return ts.bodyMemory.Load() == 2*body })
+
+	third := sendHeader(t, ts.addr, body)
+	third.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(third), nil)
+	if err != nil {
+		t.Fatalf("third request: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("third request: status %d, want 503", resp.StatusCode)
+	}
+	if resp.Header.Get("Retry-After") == "" {
+		t.Error("the 503 has no Retry-After")
+	}
+	if got := ts.bodyMemory.Load(); got != 2*body {
+		t.Errorf("after the rejection %d bytes are reserved, want %d", got, 2*body)
+	}
+
+	// A small request still fits next to one reservation once the first
+	// body has been sent and served, and an abandoned one is given back.
+	first.Write(make([]byte, body))
+	first.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err = http.ReadResponse(bufio.NewReader(first), nil)
+	if err != nil {
+		t.Fatalf("first request: %v", err)
+	}
+	resp.Body.Close()
+	second.Close()
+	waitFor(t, "every reservation given back", func() bool { return ts.bodyMemory.Load() == 0 })
+
+	png := testPNG(t, 8, 6)
+	resp2, respBody := send(t, "POST", ts.url+"/v1/remove", "image/png", png, nil)
+	if resp2.StatusCode != http.StatusOK {
+		t.Fatalf("request after the budget freed up: status %d (%s)", resp2.StatusCode,
+			respBody)
+	}
+	if !strings.Contains(ts.logs.String(), `"status":503`) {
+		t.Error("the access log has no line for the 503")
+	}
+}
