@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image/color"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -100,7 +102,10 @@ type cutPair struct{ in, out string }
 
 // cutPlan lists the files cut reads and writes, and creates the output
 // folder when the input is a folder. Two inputs that would write the same
-// output file are an error, found before any work starts.
+// output file are an error, and so is an output that is an input or an
+// existing file other than a regular one (a symbolic link, a device, a
+// FIFO), which the atomic rename would replace. Both are found before any
+// work starts.
 func cutPlan(in string, opt cutOptions) ([]cutPair, error) {
 	info, err := os.Stat(in)
 	if err != nil {
@@ -111,7 +116,8 @@ func cutPlan(in string, opt cutOptions) ([]cutPair, error) {
 		if st, err := os.Stat(out); err == nil && st.IsDir() {
 			out = filepath.Join(out, outputName(in, opt))
 		}
-		return []cutPair{{in, out}}, nil
+		pairs := []cutPair{{in, out}}
+		return pairs, checkOutputs(pairs)
 	}
 
 	entries, err := os.ReadDir(in)
@@ -136,10 +142,44 @@ func cutPlan(in string, opt cutOptions) ([]cutPair, error) {
 	if len(pairs) == 0 {
 		return nil, fmt.Errorf("no image files (%s) in %s", strings.Join(imageExtensions, " "), in)
 	}
+	if err := checkOutputs(pairs); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(opt.out, 0o755); err != nil {
 		return nil, err
 	}
 	return pairs, nil
+}
+
+// checkOutputs returns an error when an output of pairs exists and is not
+// a regular file, or is the same file as one of the inputs.
+func checkOutputs(pairs []cutPair) error {
+	var inputs []os.FileInfo
+	for _, p := range pairs {
+		if st, err := os.Stat(p.in); err == nil {
+			inputs = append(inputs, st)
+		}
+	}
+	for _, p := range pairs {
+		st, err := os.Lstat(p.out)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if !st.Mode().IsRegular() {
+			return fmt.Errorf("output %s exists and is not a regular file; "+
+				"remove it or choose another output", p.out)
+		}
+		for _, in := range inputs {
+			if os.SameFile(st, in) {
+				return fmt.Errorf("output %s is an input file, which the cut-out would "+
+					"replace; choose another output", p.out)
+			}
+		}
+	}
+	return nil
 }
 
 // outputName is the output file name for input file in.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -288,6 +289,51 @@ func TestCutPlanNameCollision(t *testing.T) {
 	_, err := cutPlan(in, cutOptions{out: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "photo.jpg and photo.png") {
 		t.Errorf("cutPlan error = %v, want one naming both inputs", err)
+	}
+}
+
+func TestCutPlanRejectsUnsafeOutputs(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	if err := os.Mkdir(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	photo := filepath.Join(in, "photo.png")
+	if err := os.WriteFile(photo, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(dir, "target.png")
+	if err := os.WriteFile(target, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.png")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo.png")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name, in, out, want string
+	}{
+		{"symbolic link", photo, link, "not a regular file"},
+		{"fifo", photo, fifo, "not a regular file"},
+		{"the input itself", photo, photo, "is an input file"},
+		{"the input folder", in, in, "is an input file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := cutPlan(tt.in, cutOptions{out: tt.out})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("cutPlan(%s, -o %s) error = %v, want one saying %q", tt.in, tt.out,
+					err, tt.want)
+			}
+		})
+	}
+	if data, err := os.ReadFile(target); err != nil || string(data) != "keep" {
+		t.Errorf("the link's target changed: %q, %v", data, err)
 	}
 }
 
