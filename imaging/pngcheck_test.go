@@ -217,6 +217,15 @@ func TestDecodePNGCutInImageData(t *testing.T) {
 		t.Fatal("image/png decodes the cut file")
 	}
 
+	checkRejectedUnallocated(t, "PNG", full, cut, side)
+}
+
+// checkRejectedUnallocated checks that Decode rejects cut, a side×side
+// image of the named format cut inside its image data, without allocating
+// a picture of that size: fewer than side² bytes, after a decode of full
+// has filled the pools.
+func checkRejectedUnallocated(t *testing.T, format string, full, cut []byte, side int) {
+	t.Helper()
 	// A garbage collection between the two decodes can empty the pool:
 	// the least of a few tries counts.
 	least := uint64(1 << 62)
@@ -228,13 +237,13 @@ func TestDecodePNGCutInImageData(t *testing.T) {
 		runtime.ReadMemStats(&after)
 		if err == nil {
 			img.Release()
-			t.Fatal("Decode accepted a PNG cut inside its image data")
+			t.Fatalf("Decode accepted a %s cut inside its image data", format)
 		}
 		least = min(least, after.TotalAlloc-before.TotalAlloc)
 	}
-	if least >= side*side {
-		t.Errorf("Decode allocated %d bytes for a rejected %d×%d PNG, want under %d",
-			least, side, side, side*side)
+	if least >= uint64(side*side) {
+		t.Errorf("Decode allocated %d bytes for a rejected %d×%d %s, want under %d",
+			least, side, side, format, side*side)
 	}
 }
 
