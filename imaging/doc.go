@@ -142,9 +142,10 @@
 // short or corrupt leaves no half-decoded picture behind. image/jpeg and
 // golang.org/x/image/webp allocate theirs before they read the data and
 // return nothing when it fails partway, so the part they decoded stays in
-// memory that the garbage collector frees without zeroing; image/jpeg
-// leaves a progressive JPEG's coefficients there too. With libjpeg-turbo, JPEG pixels go straight into a pooled
-// buffer, but libjpeg-turbo's working memory (rows of each colour
+// memory that the garbage collector frees without zeroing. image/jpeg
+// leaves a progressive JPEG's coefficients there too. With libjpeg-turbo,
+// JPEG pixels go straight into a pooled buffer, but libjpeg-turbo's
+// working memory (rows of each colour
 // component, and the coefficients of a JPEG with several scans) is
 // released with free(), which does not zero it either. The pooled PNG
 // compressors have their input window, history, queued tokens and pending
