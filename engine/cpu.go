@@ -16,13 +16,18 @@ import (
 // scratch space, so a batch touches, and the wipe after it clears, only
 // the memory its size needs.
 type CPUBackend struct {
-	plan     *models.Plan
-	steps    []cpuStep
-	pool     *cpu.Pool
-	arena    *tensor.Arena
-	offsets  [][]int // per batch size, per plan value: element offset after the scratch
-	used     []int   // per batch size: elements in use, scratch included
-	scratch  []float32
+	plan    *models.Plan
+	steps   []cpuStep
+	pool    *cpu.Pool
+	arena   *tensor.Arena
+	offsets [][]int // per batch size, per plan value: element offset after the scratch
+	used    []int   // per batch size: elements in use, scratch included
+	scratch []float32
+
+	// inPlace marks the plan values that a batch of one image computes
+	// straight into their place in a concatenation's output, which then
+	// copies nothing for them (see concatInPlace).
+	inPlace  []bool
 	maxBatch int
 
 	// idle holds a token while no run uses the arena and no wipe is in
@@ -63,9 +68,21 @@ func NewCPUBackend(plan *models.Plan, maxBatch, threads int) (*CPUBackend, error
 	b.used = make([]int, maxBatch+1)
 	size := 0
 	for n := 1; n <= maxBatch; n++ {
-		placement, err := tensor.PlanMemory(lifetimes(plan, n))
+		lives := lifetimes(plan, n)
+		var inPlace []inPlaceValue
+		if n == 1 {
+			inPlace = concatInPlace(plan, lives)
+		}
+		placement, err := tensor.PlanMemory(lives)
 		if err != nil {
 			return nil, fmt.Errorf("plan activation memory for a batch of %d: %w", n, err)
+		}
+		if n == 1 {
+			b.inPlace = make([]bool, len(plan.Values))
+			for _, v := range inPlace {
+				placement.Offsets[v.value] = placement.Offsets[v.concat] + v.offset
+				b.inPlace[v.value] = true
+			}
 		}
 		b.offsets[n] = placement.Offsets
 		b.used[n] = scratch + placement.Total
@@ -132,6 +149,57 @@ func lifetimes(plan *models.Plan, batch int) []tensor.Lifetime {
 	lives[plan.Input].First = -1
 	lives[plan.Output].Last = len(plan.Steps)
 	return lives
+}
+
+// inPlaceValue is a value that a batch of one image computes straight into
+// its concatenation's output, offset elements from that output's start.
+type inPlaceValue struct {
+	value, concat, offset int
+}
+
+// concatInPlace finds the concatenation inputs that a batch of one image
+// can compute in place, and changes lives to match: such an input takes no
+// memory of its own, and the concatenation's output lives from the first
+// of those inputs' steps on. For one image a concatenation along channels
+// is the inputs laid end to end, so the copy then has nothing left to do.
+// For a larger batch each image's channels are interleaved with the other
+// images', and every input is copied.
+//
+// An input qualifies when a step other than a concatenation writes it,
+// that concatenation is its only reader, it is neither the plan's input
+// nor its output, and its place starts on an aligned boundary.
+func concatInPlace(plan *models.Plan, lives []tensor.Lifetime) []inPlaceValue {
+	writer := make([]int, len(plan.Values))
+	readers := make([]int, len(plan.Values))
+	for i := range writer {
+		writer[i] = -1
+	}
+	for i, s := range plan.Steps {
+		writer[s.Output] = i
+		for _, v := range s.Inputs {
+			readers[v]++
+		}
+	}
+
+	var found []inPlaceValue
+	for _, s := range plan.Steps {
+		if s.Op != models.OpConcat {
+			continue
+		}
+		offset := 0
+		for _, v := range s.Inputs {
+			w := writer[v]
+			if w >= 0 && plan.Steps[w].Op != models.OpConcat && readers[v] == 1 &&
+				v != plan.Input && v != plan.Output && offset%tensor.Align == 0 {
+				found = append(found, inPlaceValue{value: v, concat: s.Output, offset: offset})
+				out := &lives[s.Output]
+				out.First = min(out.First, lives[v].First)
+				lives[v].Size = 0
+			}
+			offset += plan.Values[v].Elems()
+		}
+	}
+	return found
 }
 
 // Name returns "cpu".
@@ -230,6 +298,10 @@ func (b *CPUBackend) concat(s *cpuStep, dst []float32, n int) {
 	for k, v := range s.step.Inputs {
 		src := b.value(v, n)
 		size := s.in[k].C * s.in[k].H * s.in[k].W
+		if n == 1 && b.inPlace[v] {
+			at += size
+			continue
+		}
 		for img := 0; img < n; img++ {
 			copy(dst[img*outImage+at:img*outImage+at+size], src[img*size:(img+1)*size])
 		}

@@ -20,9 +20,10 @@ type Placement struct {
 	Total   int   // arena size in elements
 }
 
-// align keeps every tensor on a 64-byte boundary (16 float32s), the width of
-// one AVX-512 load, so kernels never split a cache line at a tensor's start.
-const align = 16
+// Align is the element alignment of every tensor: a 64-byte boundary (16
+// float32s), the width of one AVX-512 load, so kernels never split a cache
+// line at a tensor's start.
+const Align = 16
 
 // PlanMemory assigns arena offsets so that two tensors whose lifetimes
 // overlap never share memory. It places tensors largest first, each at the
@@ -84,5 +85,5 @@ func lowestFit(lives []Lifetime, offsets, placed []int, i int) int {
 }
 
 func roundUp(n int) int {
-	return (n + align - 1) / align * align
+	return (n + Align - 1) / Align * Align
 }

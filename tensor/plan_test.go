@@ -29,7 +29,7 @@ func TestPlanMemoryNoLiveOverlap(t *testing.T) {
 			t.Fatalf("trial %d: total %d exceeds the sum of sizes %d", trial, p.Total, sum)
 		}
 		for i := range lives {
-			if p.Offsets[i]%align != 0 {
+			if p.Offsets[i]%Align != 0 {
 				t.Fatalf("trial %d: offset %d of tensor %d is not aligned", trial, p.Offsets[i], i)
 			}
 			if p.Offsets[i]+lives[i].Size > p.Total {
