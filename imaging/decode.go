@@ -30,7 +30,8 @@ type Image struct {
 
 	// ICC is the embedded ICC profile of an RGB colour space, unchanged,
 	// or nil. The samples in RGB are as stored, not converted with it, and
-	// the cut-out encoders embed it again.
+	// the cut-out encoders embed it again. A gray profile has already been
+	// applied and is not kept.
 	ICC []uint8
 
 	// orientation is the EXIF orientation Decode applied (0 or 1: none).
@@ -158,6 +159,13 @@ func decodeFormat(format string, data []byte, maxPixels int, out **Image) error 
 	img := *out
 	img.Format = format
 	img.ICC = decodeICC(format, data, &jpg)
+	if img.ICC != nil && iccColorSpace(img.ICC) == "GRAY" {
+		// A gray profile cannot go into an RGB cut-out: the samples are
+		// converted to sRGB with it instead, when its tone curve reads.
+		applyGrayProfile(img, img.ICC)
+		putBytes(img.ICC)
+		img.ICC = nil
+	}
 	if orient != 1 {
 		reorient(img, orient)
 	}

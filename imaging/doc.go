@@ -118,9 +118,15 @@
 // [Image].ICC unchanged and written into the cut-out: an iCCP chunk in
 // PNG, APP2 segments in JPEG. The cut-out's samples are the input's, so
 // the input's profile still describes them, and carrying it is exact where
-// converting to sRGB would need a colour management library. Profiles of
-// other colour spaces (gray, CMYK) are dropped, because the output is RGB
-// and PNG forbids a profile whose colour space differs from the image's.
+// converting to sRGB would need a colour management library. A gray
+// profile cannot go into an RGB cut-out, because PNG forbids a profile
+// whose colour space differs from the image's. Its tone curve (a gamma, a
+// table or a parametric curve) is applied instead, which converts the gray
+// samples to sRGB exactly, and the cut-out carries no profile. A profile
+// that cannot be read that way is dropped.
+// TODO: CMYK profiles are dropped, and CMYK samples are converted with the
+// plain formula of Adobe's APP14 convention, because converting through a
+// print profile's lookup tables needs a colour management library.
 // The mask, which is data rather than colour, carries none.
 //
 // # Encoding

@@ -8,11 +8,12 @@ import (
 	"github.com/klauspost/compress/zlib"
 )
 
-// ICC profiles are carried from input to output unchanged instead of being
-// applied: the cut-out's colour samples are the input's, so the input's
-// profile describes them. Only profiles of the RGB colour space are kept,
-// because the output is RGB(A) and PNG allows an iCCP chunk only when its
-// profile's colour space matches the image's.
+// ICC profiles of the RGB colour space are carried from input to output
+// unchanged instead of being applied: the cut-out's colour samples are the
+// input's, so the input's profile describes them. A profile of the gray
+// colour space is applied instead (grayicc.go), because the output is
+// RGB(A) and PNG allows an iCCP chunk only when its profile's colour space
+// matches the image's. Other profiles (CMYK, Lab) are dropped.
 
 // maxICCSize bounds a profile read from a compressed iCCP chunk, so that a
 // small chunk cannot inflate into a large buffer. Display and camera
@@ -22,15 +23,19 @@ const maxICCSize = 8 << 20
 // iccHeaderSize is the size of an ICC profile header (ICC.1:2022 7.2).
 const iccHeaderSize = 128
 
-// usableICC reports whether p looks like an ICC profile of the RGB colour
-// space: a header whose size field matches len(p), the "acsp" signature and
-// "RGB " as the data colour space.
+// usableICC reports whether p looks like an ICC profile of the RGB or the
+// gray colour space: a header whose size field matches len(p), the "acsp"
+// signature and "RGB " or "GRAY" as the data colour space.
 func usableICC(p []byte) bool {
 	return len(p) >= iccHeaderSize &&
 		int64(binary.BigEndian.Uint32(p)) == int64(len(p)) &&
 		string(p[36:40]) == "acsp" &&
-		string(p[16:20]) == "RGB "
+		(iccColorSpace(p) == "RGB " || iccColorSpace(p) == "GRAY")
 }
+
+// iccColorSpace returns the data colour space signature of the profile
+// header p, such as "RGB " or "GRAY".
+func iccColorSpace(p []byte) string { return string(p[16:20]) }
 
 // joinICC concatenates the pieces of a profile (n bytes in all) into a
 // pooled buffer, or returns nil when the result is not a usable profile.
@@ -118,8 +123,8 @@ func webpICC(data []byte) []byte {
 	return joinICC([][]byte{chunk}, len(chunk))
 }
 
-// decodeICC returns the usable RGB profile embedded in an encoded image,
-// in a pooled buffer, or nil.
+// decodeICC returns the usable RGB or gray profile embedded in an encoded
+// image, in a pooled buffer, or nil.
 func decodeICC(format string, data []byte, jpeg *jpegInfo) []byte {
 	switch format {
 	case FormatJPEG:
