@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -72,4 +73,62 @@ func TestBodyMemoryBudget(t *testing.T) {
 	if !strings.Contains(ts.logs.String(), `"status":503`) {
 		t.Error("the access log has no line for the 503")
 	}
+}
+
+func TestExpectContinue(t *testing.T) {
+	const body = 1 << 20
+	ts := startServer(t, Config{MaxBody: body}, &pngRemover{})
+	png := testPNG(t, 8, 6)
+
+	expect := func(n int) (net.Conn, *bufio.Reader, *http.Response) {
+		t.Helper()
+		conn, err := net.Dial("tcp", ts.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		fmt.Fprintf(conn, "POST /v1/remove HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"+
+			"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n", n)
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		r := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatalf("response to the header: %v", err)
+		}
+		return conn, r, resp
+	}
+
+	t.Run("over the limit", func(t *testing.T) {
+		_, _, resp := expect(body + 1)
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Fatalf("status %d before the body, want 413 and no 100 Continue",
+				resp.StatusCode)
+		}
+		var e apiErrorBody
+		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+			t.Fatalf("error body: %v", err)
+		}
+		if e.Error.Code != "payload_too_large" {
+			t.Errorf("code %q, want payload_too_large", e.Error.Code)
+		}
+	})
+
+	t.Run("within the limit", func(t *testing.T) {
+		conn, r, resp := expect(len(png))
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusContinue {
+			t.Fatalf("status %d before the body, want 100", resp.StatusCode)
+		}
+		conn.Write(png)
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatalf("response to the body: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("status %d, want 200", resp.StatusCode)
+		}
+	})
+	waitFor(t, "every reservation given back", func() bool { return ts.bodyMemory.Load() == 0 })
 }

@@ -120,6 +120,7 @@ func New(cfg Config, r Remover) (*Server, error) {
 	s.http = &fasthttp.Server{
 		Handler:            s.handle,
 		ErrorHandler:       s.handleReadError,
+		ExpectHandler:      s.handleExpect,
 		Name:               "rmbgd",
 		HeaderReceived:     s.headerReceived,
 		ConnState:          connState,
@@ -591,6 +592,23 @@ func (s *Server) handleReadError(ctx *fasthttp.RequestCtx, err error) {
 		s.writeError(ctx, newRequestError(fasthttp.StatusBadRequest,
 			"bad_request", "the HTTP request could not be parsed"))
 	}
+}
+
+// handleExpect answers a request with "Expect: 100-continue" before its
+// body is sent. A body that is over --max-body, or that does not fit in
+// the body memory, gets its error response at once instead of an
+// invitation to upload it; any other request gets 100 Continue.
+func (s *Server) handleExpect(ctx *fasthttp.RequestCtx) int {
+	h := &ctx.Request.Header
+	over := h.ContentLength() > s.cfg.MaxBody
+	if v, ok := s.headers.Load(h); ok && v.(*headerInfo).overBudget {
+		over = true
+	}
+	if !over {
+		return fasthttp.StatusContinue
+	}
+	s.handleReadError(ctx, fasthttp.ErrBodyTooLarge)
+	return ctx.Response.StatusCode()
 }
 
 // closeIfDraining makes the response close its connection once the server
