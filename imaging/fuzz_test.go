@@ -146,7 +146,7 @@ func checkDecode(t *testing.T, data []byte) {
 	if len(img.RGB) != 3*w*h || img.Alpha != nil && len(img.Alpha) != w*h {
 		t.Fatalf("buffers of %d and %d bytes for %d×%d", len(img.RGB), len(img.Alpha), w, h)
 	}
-	if img.ICC != nil && !usableICC(img.ICC) {
+	if img.ICC != nil && (!usableICC(img.ICC) || iccColorSpace(img.ICC) != "RGB ") {
 		t.Fatalf("kept an ICC profile that is not a usable RGB profile")
 	}
 
