@@ -315,6 +315,9 @@ func (p *Pipeline) admit() error {
 	if pending >= int64(p.cfg.MaxQueue) {
 		return &OverloadedError{Wait: p.expectedWait(pending)}
 	}
+	// TODO: with the default bound, 8 closed-loop clients that wait out
+	// a 1 s Retry-After keep a 2-core CPU backend busy only about 87% of
+	// the time, because a batch can end with no job admitted behind it.
 	if limit := p.cfg.MaxQueueWait; limit >= 0 {
 		wait := p.expectedWait(pending)
 		if limit == 0 {
