@@ -77,7 +77,7 @@ var ErrGateFailed = errors.New("bench: daemon overhead over the limit")
 // so decoding, resizing, inference, the mask and the PNG encoder are all
 // engine time). What is left is the daemon's own work and the HTTP
 // exchange: reading the body, parsing the JSON, decoding the base64,
-// queueing for a slot and sending the answer. Both medians come from the
+// queueing for a slot and sending the response. Both medians come from the
 // same run, so a busy machine slows both. It stops the daemon with SIGTERM
 // and requires a clean exit. The summary goes to w.
 func RunGate(ctx context.Context, opt GateOptions, w io.Writer) (*GateReport, error) {

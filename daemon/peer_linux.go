@@ -14,9 +14,11 @@ import (
 // non-blocking recv(MSG_PEEK) that consumes nothing, so fasthttp reads any
 // pipelined request as usual. A readable connection with data waiting
 // (such a pipelined request) cannot show a close, and so is not reported.
-// A client that shuts down only its sending side after the request is
-// taken as gone too: HTTP/1.1 clients keep both sides open while they wait
-// for a response. stop ends the watch and must be called.
+// stop ends the watch and must be called.
+//
+// NOTE: a client that shuts down only its sending side after its request
+// looks the same as one that closed the connection, so its job is
+// cancelled too.
 func watchPeer(conn net.Conn, gone func()) (stop func()) {
 	raw := rawConn(conn)
 	if raw == nil {

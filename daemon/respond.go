@@ -146,7 +146,7 @@ func (s *Server) writeResultJSON(ctx *fasthttp.RequestCtx, res *engine.Result) {
 // setResultHeaders sets the status and the X-Width, X-Height, X-Backend and
 // Server-Timing headers of a successful response. Server-Timing lists the
 // engine's stages and its total, from the job's admission to its encoded
-// result; the rest of a client's latency is the HTTP exchange.
+// result. The rest of a client's latency is the HTTP exchange.
 func setResultHeaders(ctx *fasthttp.RequestCtx, res *engine.Result) {
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	h := &ctx.Response.Header

@@ -594,10 +594,11 @@ func (s *Server) handleReadError(ctx *fasthttp.RequestCtx, err error) {
 	}
 }
 
-// handleExpect answers a request with "Expect: 100-continue" before its
-// body is sent. A body that is over --max-body, or that does not fit in
-// the body memory, gets its error response at once instead of an
-// invitation to upload it; any other request gets 100 Continue.
+// handleExpect decides the interim response to a request with "Expect:
+// 100-continue" before its body is sent. A body over --max-body, or one
+// that does not fit in the body memory, gets its error response at once
+// instead of an invitation to upload it. Any other request gets 100
+// Continue.
 func (s *Server) handleExpect(ctx *fasthttp.RequestCtx) int {
 	h := &ctx.Request.Header
 	over := h.ContentLength() > s.cfg.MaxBody

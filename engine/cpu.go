@@ -158,8 +158,8 @@ type inPlaceValue struct {
 }
 
 // concatInPlace finds the concatenation inputs that a batch of one image
-// can compute in place, and changes lives to match: such an input takes no
-// memory of its own, and the concatenation's output lives from the first
+// can compute in place, and changes lives to match. Such an input takes no
+// memory of its own. The concatenation's output then lives from the first
 // of those inputs' steps on. For one image a concatenation along channels
 // is the inputs laid end to end, so the copy then has nothing left to do.
 // For a larger batch each image's channels are interleaved with the other

@@ -14,9 +14,10 @@ import (
 // not started: when other processes keep a helper's thread off its core,
 // the caller does the units itself.
 //
-// A panic in a unit, on any worker, reaches the caller of the kernel: a
-// helper recovers it, finishes its part of the call as usual, and the
-// call panics again with the first value once every helper has left it.
+// A panic in a unit, on any worker, reaches the caller of the kernel. A
+// helper recovers it and finishes its part of the call as usual. Once
+// every helper has left the call, the call panics again with the first
+// value.
 // The pool stays usable for the next call.
 //
 // A Pool is safe for concurrent use: calls from several goroutines are
