@@ -130,6 +130,7 @@ type LoadReport struct {
 	MaxSendLagMs float64 `json:"max_send_lag_ms,omitempty"`
 
 	okLatencyMs []float64 // per 200 response, in completion order
+	inferMs     []float64 // the infer stage of each 200 response, in completion order
 }
 
 // serverStages are the stages the daemon reports in Server-Timing, and
@@ -426,8 +427,9 @@ func (rep *LoadReport) summarize(samples []loadSample, elapsed time.Duration) {
 		for i, stage := range serverStages {
 			rep.StageMedianMs[stage] = percentile(stages[i], 0.5)
 		}
+		rep.inferMs = stages[slices.Index(serverStages[:], "infer")]
 		rep.MedianInferMs = rep.StageMedianMs["infer"]
-		rep.MinInferMs = slices.Min(stages[slices.Index(serverStages[:], "infer")])
+		rep.MinInferMs = slices.Min(rep.inferMs)
 	}
 }
 

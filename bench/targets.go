@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 )
 
@@ -37,19 +38,26 @@ type TargetsOptions struct {
 type TargetsReport struct {
 	CPU string `json:"cpu"`
 
-	// EngineMs is the shortest inference time of one image sent alone,
-	// and CapacityRPS its inverse: the engine's throughput at batch size
-	// 1, the best size of the CPU backend. The shortest, because other
-	// work on a shared machine only ever adds time.
+	// EngineMs is the median inference time of the images sent alone,
+	// before and after the closed loop, and CapacityRPS its inverse: the
+	// engine's throughput at batch size 1, the best size of the CPU
+	// backend. EngineMinMs is the shortest of those times.
 	EngineMs    float64 `json:"engine_ms"`
+	EngineMinMs float64 `json:"engine_min_ms"`
 	CapacityRPS float64 `json:"capacity_rps"`
 
-	Closed   *LoadReport `json:"closed"`   // Clients clients in sequence
-	Nominal  *LoadReport `json:"open_70"`  // open loop at 70% of capacity
-	Overload *LoadReport `json:"open_150"` // open loop at 150% of capacity
-	Missed   []string    `json:"missed"`   // the targets not met
-	Verdicts []string    `json:"verdicts"` // one line per target
+	Before   *LoadReport `json:"alone_before"` // aloneRequests requests in sequence
+	Closed   *LoadReport `json:"closed"`       // Clients clients in sequence
+	After    *LoadReport `json:"alone_after"`  // aloneRequests requests in sequence
+	Nominal  *LoadReport `json:"open_70"`      // open loop at 70% of capacity
+	Overload *LoadReport `json:"open_150"`     // open loop at 150% of capacity
+	Missed   []string    `json:"missed"`       // the targets not met
+	Verdicts []string    `json:"verdicts"`     // one line per target
 }
+
+// aloneRequests is the number of requests sent one at a time on each side
+// of the closed loop to measure the capacity.
+const aloneRequests = 11
 
 // ErrTargetsMissed is returned by RunTargets when a target is not met;
 // the report says which.
@@ -65,8 +73,13 @@ var ErrTargetsMissed = errors.New("bench: load targets missed")
 //   - at 150%, the daemon sheds load with 503s, and the p99 of what it
 //     accepts stays within twice the p99 at 70%.
 //
-// The capacity comes from the same run: the shortest inference time of
-// eleven requests sent one at a time. The summary goes to w.
+// The capacity comes from the same run: the median inference time of
+// requests sent one at a time just before and just after the closed loop.
+// Other tenants of a shared machine change its speed from minute to
+// minute, so the capacity is measured around the phase it is compared
+// with, and by the same kind of statistic, an average rate, rather than
+// by a best case that the closed loop's average cannot reach on a noisy
+// machine. The summary goes to w.
 func RunTargets(ctx context.Context, opt TargetsOptions, w io.Writer) (*TargetsReport, error) {
 	if opt.Duration <= 0 {
 		opt.Duration = time.Minute
@@ -90,46 +103,67 @@ func RunTargets(ctx context.Context, opt TargetsOptions, w io.Writer) (*TargetsR
 		return nil, err
 	}
 	defer d.kill()
-	fmt.Fprintf(w, "daemon:   %s, ready after %.1f s; %d bytes a photo\n", d.base,
+	fmt.Fprintf(w, "daemon:   %s, ready after %.1f s; %d bytes a photo\n\n", d.base,
 		d.readyAfter.Seconds(), len(photo))
 
 	url := d.base + "/v1/remove"
-	alone, err := RunLoad(ctx, LoadOptions{URL: url, Image: photo, Concurrency: 1,
-		Requests: 11})
-	if err != nil {
-		return nil, err
-	}
-	if alone.OK != 11 || alone.MinInferMs <= 0 {
-		return nil, fmt.Errorf("bench: %d of 11 requests sent alone failed: %v; daemon log:\n%s",
-			11-alone.OK, alone.Errors, d.log.String())
-	}
-	rep := &TargetsReport{CPU: cpuModel(), EngineMs: alone.MinInferMs,
-		CapacityRPS: 1000 / alone.MinInferMs}
-	fmt.Fprintf(w, "engine:   %.0f ms an image alone at best (median %.0f ms), capacity %.3f "+
-		"images/s\n\n", rep.EngineMs, alone.MedianInferMs, rep.CapacityRPS)
-
-	phases := []struct {
-		name string
-		dst  **LoadReport
-		load LoadOptions
-	}{
-		{fmt.Sprintf("%d clients", opt.Clients), &rep.Closed,
-			LoadOptions{Concurrency: opt.Clients, Duration: opt.Duration}},
-		{"70% of capacity", &rep.Nominal,
-			LoadOptions{Rate: 0.7 * rep.CapacityRPS, Duration: opt.Duration}},
-		{"150% of capacity", &rep.Overload,
-			LoadOptions{Rate: 1.5 * rep.CapacityRPS, Duration: opt.Duration}},
-	}
-	for _, ph := range phases {
-		ph.load.URL, ph.load.Image = url, photo
-		r, err := RunLoad(ctx, ph.load)
+	rep := &TargetsReport{CPU: cpuModel()}
+	alone := func(name string, dst **LoadReport) error {
+		r, err := RunLoad(ctx, LoadOptions{URL: url, Image: photo, Concurrency: 1,
+			Requests: aloneRequests})
 		if err != nil {
-			return nil, fmt.Errorf("bench: %s: %w", ph.name, err)
+			return fmt.Errorf("bench: %s: %w", name, err)
 		}
-		*ph.dst = r
-		fmt.Fprintf(w, "-- %s\n", ph.name)
+		if r.OK != aloneRequests {
+			return fmt.Errorf("bench: %d of %d requests sent alone failed: %v; daemon log:\n%s",
+				aloneRequests-r.OK, aloneRequests, r.Errors, d.log.String())
+		}
+		*dst = r
+		fmt.Fprintf(w, "-- %s: inference %.0f ms at median, %.0f ms at best\n\n", name,
+			r.MedianInferMs, r.MinInferMs)
+		return nil
+	}
+	load := func(name string, dst **LoadReport, opt LoadOptions) error {
+		opt.URL, opt.Image = url, photo
+		r, err := RunLoad(ctx, opt)
+		if err != nil {
+			return fmt.Errorf("bench: %s: %w", name, err)
+		}
+		*dst = r
+		fmt.Fprintf(w, "-- %s\n", name)
 		WriteLoadReport(w, r)
 		fmt.Fprintln(w)
+		return nil
+	}
+
+	if err := alone("alone, before", &rep.Before); err != nil {
+		return nil, err
+	}
+	closed := fmt.Sprintf("%d clients", opt.Clients)
+	if err := load(closed, &rep.Closed, LoadOptions{Concurrency: opt.Clients,
+		Duration: opt.Duration}); err != nil {
+		return nil, err
+	}
+	if err := alone("alone, after", &rep.After); err != nil {
+		return nil, err
+	}
+	infer := append(slices.Clone(rep.Before.inferMs), rep.After.inferMs...)
+	rep.EngineMs, rep.EngineMinMs = percentile(infer, 0.5), slices.Min(infer)
+	if rep.EngineMs <= 0 {
+		return nil, fmt.Errorf("bench: the daemon reported no inference time; daemon log:\n%s",
+			d.log.String())
+	}
+	rep.CapacityRPS = 1000 / rep.EngineMs
+	fmt.Fprintf(w, "engine:   %.0f ms an image alone at median (best %.0f ms), capacity %.3f "+
+		"images/s\n\n", rep.EngineMs, rep.EngineMinMs, rep.CapacityRPS)
+
+	if err := load("70% of capacity", &rep.Nominal, LoadOptions{
+		Rate: 0.7 * rep.CapacityRPS, Duration: opt.Duration}); err != nil {
+		return nil, err
+	}
+	if err := load("150% of capacity", &rep.Overload, LoadOptions{
+		Rate: 1.5 * rep.CapacityRPS, Duration: opt.Duration}); err != nil {
+		return nil, err
 	}
 	if err := d.stop(); err != nil {
 		return rep, err
@@ -157,9 +191,13 @@ func (rep *TargetsReport) judge() {
 	}
 
 	ratio := rep.Closed.GoodputRPS / rep.CapacityRPS
+	best := ""
+	if rep.EngineMinMs > 0 {
+		best = fmt.Sprintf("; %.2f of the best case", rep.Closed.GoodputRPS*rep.EngineMinMs/1000)
+	}
 	check("closed-loop throughput", ratio >= 0.9,
-		"%.3f OK/s from %d clients, %.2f of capacity (target >= 0.90)",
-		rep.Closed.GoodputRPS, rep.Closed.Concurrency, ratio)
+		"%.3f OK/s from %d clients, %.2f of capacity (target >= 0.90)%s",
+		rep.Closed.GoodputRPS, rep.Closed.Concurrency, ratio, best)
 
 	n := rep.Nominal.Latency
 	check("70% tail", rep.Nominal.OK > 0 && n.P99 <= 2*n.P50,
