@@ -130,6 +130,11 @@ func Postprocess(out []float32, side int, img *Image, mask []uint8) {
 // normalizeMask maps y to round((y−lo)/(hi−lo)·255) with lo and hi the
 // range of y, in float64 and rounding half up like JavaScript's Math.round.
 // A zero span is taken as 1, as the reference script does.
+//
+// It multiplies by 255/span instead of dividing. The product can differ
+// from the quotient in the last bits, so a value that lands within 1e-9 of
+// a rounding boundary is computed again with the division (see
+// roundMaskValue); all others round the same either way.
 func normalizeMask(dst []uint8, y []float32) {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, v := range y {
@@ -145,23 +150,41 @@ func normalizeMask(dst []uint8, y []float32) {
 	if span == 0 || math.IsNaN(span) {
 		span = 1
 	}
+	scale := 255 / span
 	forRanges(len(y), 8, func(from, to int) {
+		out := dst[from:to]
 		for i, v := range y[from:to] {
-			x := (float64(v) - lo) / span * 255
-			r := math.Floor(x)
-			if x-r >= 0.5 {
-				r++
+			t := (float64(v)-lo)*scale + 0.5
+			if !(t >= 0.5) || t >= 255.5 { // NaN, or a product past the ends
+				out[i] = roundMaskValue(v, lo, span)
+				continue
 			}
-			switch {
-			case !(r >= 0): // NaN included
-				dst[from+i] = 0
-			case r > 255:
-				dst[from+i] = 255
-			default:
-				dst[from+i] = uint8(r)
+			r := int(t) // floor, as t is positive
+			if f := t - float64(r); f < 1e-9 || f > 1-1e-9 {
+				out[i] = roundMaskValue(v, lo, span)
+				continue
 			}
+			out[i] = uint8(r)
 		}
 	})
+}
+
+// roundMaskValue is one value of normalizeMask, computed as the reference
+// does: divided by span, rounded half up, NaN to 0, clamped to 0..255.
+func roundMaskValue(v float32, lo, span float64) uint8 {
+	x := (float64(v) - lo) / span * 255
+	r := math.Floor(x)
+	if x-r >= 0.5 {
+		r++
+	}
+	switch {
+	case !(r >= 0): // NaN included
+		return 0
+	case r > 255:
+		return 255
+	default:
+		return uint8(r)
+	}
 }
 
 // Foreground returns the bounding box of mask pixels at or above 128 in a

@@ -3,6 +3,7 @@ package imaging
 import (
 	"image"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -50,6 +51,9 @@ func TestNormalizeMask(t *testing.T) {
 		{"half-rounds-up", []float32{0, 0.5 / 255, 1}, []uint8{0, 1, 255}},
 		{"nan-ignored", []float32{nan, 0, 1}, []uint8{0, 0, 255}},
 		{"negative", []float32{-2, -1, 0}, []uint8{0, 128, 255}},
+		// Multiplying by 255/100 instead of dividing puts 50 and 90 just
+		// under 127.5 and 229.5.
+		{"product-below-half", []float32{0, 50, 90, 100}, []uint8{0, 128, 230, 255}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,6 +67,71 @@ func TestNormalizeMask(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNormalizeMaskMatchesDivision checks normalizeMask against the
+// reference formula, division and all, on random maps whose values include
+// many that sit on or next to a rounding boundary.
+func TestNormalizeMaskMatchesDivision(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	for trial := range 200 {
+		n := 1 + rng.IntN(5000)
+		lo := float32(rng.NormFloat64() * 10)
+		span := float32(math.Exp(rng.NormFloat64() * 3))
+		y := make([]float32, n)
+		for i := range y {
+			switch rng.IntN(4) {
+			case 0: // on a boundary as float32 rounds it, or one step away
+				k := float64(rng.IntN(255)) + 0.5
+				v := float32(float64(lo) + k/255*float64(span))
+				y[i] = math.Nextafter32(v, float32(math.Inf(rng.IntN(3)-1)))
+			default:
+				y[i] = lo + span*rng.Float32()
+			}
+		}
+		y[0], y[n-1] = lo, lo+span
+		if trial%50 == 0 {
+			y[n/2] = float32(math.NaN())
+		}
+
+		got := make([]uint8, n)
+		normalizeMask(got, y)
+		want := referenceNormalize(y)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("trial %d: value %d (%v) maps to %d, want %d", trial, i, y[i],
+					got[i], want[i])
+			}
+		}
+	}
+}
+
+// referenceNormalize is the reference pipeline's min–max normalization,
+// written plainly.
+func referenceNormalize(y []float32) []uint8 {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range y {
+		if !math.IsNaN(float64(v)) {
+			lo, hi = min(lo, float64(v)), max(hi, float64(v))
+		}
+	}
+	span := hi - lo
+	if span == 0 {
+		span = 1
+	}
+	out := make([]uint8, len(y))
+	for i, v := range y {
+		x := (float64(v) - lo) / span * 255
+		if math.IsNaN(x) {
+			continue
+		}
+		r := math.Floor(x)
+		if x-r >= 0.5 { // half up, as Math.round
+			r++
+		}
+		out[i] = uint8(min(255, max(0, r)))
+	}
+	return out
 }
 
 func TestPostprocessAlphaCap(t *testing.T) {
@@ -153,5 +222,19 @@ func BenchmarkPostprocess(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Postprocess(out, ModelSide, img, mask)
+	}
+}
+
+func BenchmarkNormalizeMask(b *testing.B) {
+	const side = ModelSide
+	y := make([]float32, side*side)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range y {
+		y[i] = float32(rng.NormFloat64())
+	}
+	dst := make([]uint8, len(y))
+	b.SetBytes(int64(len(y)) * 4)
+	for b.Loop() {
+		normalizeMask(dst, y)
 	}
 }
