@@ -315,9 +315,6 @@ func (p *Pipeline) admit() error {
 	if pending >= int64(p.cfg.MaxQueue) {
 		return &OverloadedError{Wait: p.expectedWait(pending)}
 	}
-	// TODO: with the default bound, 8 closed-loop clients that wait out
-	// a 1 s Retry-After get about 0.87 of a 2-core CPU backend's capacity
-	// through, because a batch can end with no job admitted behind it.
 	if limit := p.cfg.MaxQueueWait; limit >= 0 {
 		wait := p.expectedWait(pending)
 		if limit == 0 {
