@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rmbgd/rmbgd/kernels/cpu"
@@ -24,10 +25,11 @@ type CPUBackend struct {
 	used    []int   // per batch size: elements in use, scratch included
 	scratch []float32
 
-	// inPlace marks the plan values that a batch of one image computes
-	// straight into their place in a concatenation's output, which then
-	// copies nothing for them (see concatInPlace).
-	inPlace  []bool
+	// inPlace holds, for each plan value that a batch of one image
+	// computes straight into its place in a concatenation's output, that
+	// output's value, and −1 for every other value. The concatenation then
+	// copies nothing for it (see concatInPlace).
+	inPlace  []int
 	maxBatch int
 
 	// idle holds a token while no run uses the arena and no wipe is in
@@ -78,10 +80,13 @@ func NewCPUBackend(plan *models.Plan, maxBatch, threads int) (*CPUBackend, error
 			return nil, fmt.Errorf("plan activation memory for a batch of %d: %w", n, err)
 		}
 		if n == 1 {
-			b.inPlace = make([]bool, len(plan.Values))
+			b.inPlace = make([]int, len(plan.Values))
+			for i := range b.inPlace {
+				b.inPlace[i] = -1
+			}
 			for _, v := range inPlace {
 				placement.Offsets[v.value] = placement.Offsets[v.concat] + v.offset
-				b.inPlace[v.value] = true
+				b.inPlace[v.value] = v.concat
 			}
 		}
 		b.offsets[n] = placement.Offsets
@@ -160,40 +165,44 @@ type inPlaceValue struct {
 // concatInPlace finds the concatenation inputs that a batch of one image
 // can compute in place, and changes lives to match. Such an input takes no
 // memory of its own. The concatenation's output then lives from the first
-// of those inputs' steps on. For one image a concatenation along channels
-// is the inputs laid end to end, so the copy then has nothing left to do.
-// For a larger batch each image's channels are interleaved with the other
-// images', and every input is copied.
+// of those inputs' steps on, and for as long as any of them is read. For
+// one image a concatenation along channels is the inputs laid end to end,
+// so the copy then has nothing left to do. For a larger batch each image's
+// channels are interleaved with the other images', and every input is
+// copied.
 //
-// An input qualifies when a step other than a concatenation writes it,
-// that concatenation is its only reader, it is neither the plan's input
-// nor its output, and its place starts on an aligned boundary.
+// An input qualifies when a step other than a concatenation writes it, it
+// is neither the plan's input nor its output, its place starts on an
+// aligned boundary, it appears once among the concatenation's inputs and
+// no earlier concatenation took it. Other steps may read it too, before or
+// after the concatenation: they read it inside the concatenation's output,
+// which no other step writes.
 func concatInPlace(plan *models.Plan, lives []tensor.Lifetime) []inPlaceValue {
 	writer := make([]int, len(plan.Values))
-	readers := make([]int, len(plan.Values))
 	for i := range writer {
 		writer[i] = -1
 	}
 	for i, s := range plan.Steps {
 		writer[s.Output] = i
-		for _, v := range s.Inputs {
-			readers[v]++
-		}
 	}
 
 	var found []inPlaceValue
+	taken := make([]bool, len(plan.Values))
 	for _, s := range plan.Steps {
 		if s.Op != models.OpConcat {
 			continue
 		}
 		offset := 0
-		for _, v := range s.Inputs {
+		for k, v := range s.Inputs {
 			w := writer[v]
-			if w >= 0 && plan.Steps[w].Op != models.OpConcat && readers[v] == 1 &&
-				v != plan.Input && v != plan.Output && offset%tensor.Align == 0 {
+			if w >= 0 && plan.Steps[w].Op != models.OpConcat && !taken[v] &&
+				v != plan.Input && v != plan.Output && offset%tensor.Align == 0 &&
+				slices.Index(s.Inputs, v) == k && !slices.Contains(s.Inputs[k+1:], v) {
+				taken[v] = true
 				found = append(found, inPlaceValue{value: v, concat: s.Output, offset: offset})
 				out := &lives[s.Output]
 				out.First = min(out.First, lives[v].First)
+				out.Last = max(out.Last, lives[v].Last)
 				lives[v].Size = 0
 			}
 			offset += plan.Values[v].Elems()
@@ -298,7 +307,7 @@ func (b *CPUBackend) concat(s *cpuStep, dst []float32, n int) {
 	for k, v := range s.step.Inputs {
 		src := b.value(v, n)
 		size := s.in[k].C * s.in[k].H * s.in[k].W
-		if n == 1 && b.inPlace[v] {
+		if n == 1 && b.inPlace[v] == s.step.Output {
 			at += size
 			continue
 		}
