@@ -99,8 +99,9 @@ test: model golden vet strace-deps
 bench-gate: build model
 	$(BIN) bench gate --requests 25
 
-# The load targets, about 3.5 minutes: capacity from requests sent alone,
-# then 8 closed-loop clients and open loops at 70% and 150% of capacity.
+# The load targets, about 3.5 minutes: 8 closed-loop clients between two
+# series of requests sent alone, whose median inference time gives the
+# capacity, then open loops at 70% and 150% of that capacity.
 bench-targets: build model
 	$(BIN) bench targets --duration 60s
 

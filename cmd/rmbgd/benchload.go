@@ -122,8 +122,9 @@ func runBenchTargets(args []string, stdout, stderr io.Writer) error {
 			"it against the load targets: --clients closed-loop clients reach 0.9 of the\n"+
 			"engine's capacity; at 70% of capacity (open loop) p99 is at most 2 x p50; at\n"+
 			"150% the daemon sheds with 503 and the p99 of what it accepts stays within\n"+
-			"2 x the 70% p99. The capacity is measured first, in the same run. Exits 1\n"+
-			"when a target is missed.",
+			"2 x the 70% p99. The capacity comes from the same run: the median inference\n"+
+			"time of requests sent one at a time just before and just after the closed\n"+
+			"loop. Exits 1 when a target is missed.",
 		stderr)
 	var opt bench.TargetsOptions
 	var jsonOut, image, serveArgs string
