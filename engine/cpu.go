@@ -171,12 +171,15 @@ type inPlaceValue struct {
 // channels are interleaved with the other images', and every input is
 // copied.
 //
-// An input qualifies when a step other than a concatenation writes it, it
-// is neither the plan's input nor its output, its place starts on an
-// aligned boundary, it appears once among the concatenation's inputs and
-// no earlier concatenation took it. Other steps may read it too, before or
-// after the concatenation: they read it inside the concatenation's output,
-// which no other step writes.
+// An input qualifies when all of these hold:
+//   - a step other than a concatenation writes it;
+//   - it is neither the plan's input nor its output;
+//   - its place starts on an aligned boundary;
+//   - it appears once among the concatenation's inputs;
+//   - no earlier concatenation took it.
+//
+// Other steps may read it too, before or after the concatenation. They
+// read it inside the concatenation's output, which no other step writes.
 func concatInPlace(plan *models.Plan, lives []tensor.Lifetime) []inPlaceValue {
 	writer := make([]int, len(plan.Values))
 	for i := range writer {
@@ -187,7 +190,7 @@ func concatInPlace(plan *models.Plan, lives []tensor.Lifetime) []inPlaceValue {
 	}
 
 	var found []inPlaceValue
-	taken := make([]bool, len(plan.Values))
+	placed := make([]bool, len(plan.Values)) // taken by a concatenation
 	for _, s := range plan.Steps {
 		if s.Op != models.OpConcat {
 			continue
@@ -195,10 +198,10 @@ func concatInPlace(plan *models.Plan, lives []tensor.Lifetime) []inPlaceValue {
 		offset := 0
 		for k, v := range s.Inputs {
 			w := writer[v]
-			if w >= 0 && plan.Steps[w].Op != models.OpConcat && !taken[v] &&
+			if w >= 0 && plan.Steps[w].Op != models.OpConcat && !placed[v] &&
 				v != plan.Input && v != plan.Output && offset%tensor.Align == 0 &&
 				slices.Index(s.Inputs, v) == k && !slices.Contains(s.Inputs[k+1:], v) {
-				taken[v] = true
+				placed[v] = true
 				found = append(found, inPlaceValue{value: v, concat: s.Output, offset: offset})
 				out := &lives[s.Output]
 				out.First = min(out.First, lives[v].First)

@@ -131,10 +131,11 @@ func Postprocess(out []float32, side int, img *Image, mask []uint8) {
 // range of y, in float64 and rounding half up like JavaScript's Math.round.
 // A zero span is taken as 1, as the reference script does.
 //
-// It multiplies by 255/span instead of dividing. The product can differ
-// from the quotient in the last bits, so a value that lands within 1e-9 of
-// a rounding boundary is computed again with the division (see
-// roundMaskValue); all others round the same either way.
+// It multiplies by 255/span instead of dividing, which is several times
+// faster. The product can differ from the quotient in the last bits. A
+// value that lands within 1e-9 of a rounding boundary is therefore
+// computed again with the division (roundMaskValue), and every other
+// value rounds the same either way.
 func normalizeMask(dst []uint8, y []float32) {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, v := range y {
