@@ -58,9 +58,13 @@
 // shorten it) and Config.Concurrency the requests served at once: one more
 // is rejected with 503 overloaded at once, as is a job the engine's queue
 // rejects, with Retry-After set to the job's expected wait in whole
-// seconds (at least 1). HeaderTimeout, BodyTimeout, WriteTimeout and IdleTimeout
-// bound the time a slow client can hold a connection, and MaxConns the
-// connections.
+// seconds (at least 1). When the remover can tell (an engine.Pipeline
+// can), a removal whose header arrives while the queue has no room gets
+// that 503 before its body is read. A client that sent Expect:
+// 100-continue then never uploads the body, and the connection closes
+// after the answer, as after any body the server refuses to read.
+// HeaderTimeout, BodyTimeout, WriteTimeout and IdleTimeout bound the time
+// a slow client can hold a connection, and MaxConns the connections.
 //
 // With Config.Rate set, each client IP has a token bucket for /v1/remove;
 // every answer on that route carries X-RateLimit-Limit,

@@ -26,6 +26,9 @@ type pngRemover struct {
 
 	started atomic.Int32 // Remove calls so far
 	last    atomic.Pointer[engine.Job]
+
+	// full makes Admissible report a full queue, with a 2.5 s wait.
+	full atomic.Bool
 }
 
 var (
@@ -42,6 +45,15 @@ var (
 	// triggerWait makes Remove return an OverloadedError with a 2.5 s wait.
 	triggerWait = []byte("WAIT!")
 )
+
+// Admissible reports a full queue while r.full is set, as
+// engine.Pipeline.Admissible does.
+func (r *pngRemover) Admissible() error {
+	if r.full.Load() {
+		return &engine.OverloadedError{Wait: 2500 * time.Millisecond}
+	}
+	return nil
+}
 
 func (r *pngRemover) Backend() string { return "cpu" }
 func (r *pngRemover) Model() string   { return "test-threshold" }

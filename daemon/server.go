@@ -33,6 +33,13 @@ type Remover interface {
 	Model() string   // model name, e.g. "isnet-general-use"
 }
 
+// admissionChecker is implemented by a Remover that can tell, before a
+// request's body is read, that Remove would reject the job at once, as
+// [engine.Pipeline.Admissible] does.
+type admissionChecker interface {
+	Admissible() error
+}
+
 // Server is the HTTP daemon. Create it with New, start it with Serve or
 // ListenAndServe, and stop it with Drain, then Shutdown once load
 // balancers have noticed. Its methods are safe for concurrent use.
@@ -249,6 +256,11 @@ type headerInfo struct {
 	reserved   int64
 	overBudget bool
 
+	// overloaded is the remover's rejection, an error matching
+	// engine.ErrOverloaded, when its queue had no room for a removal as
+	// the header arrived. fasthttp then rejects the body unread.
+	overloaded error
+
 	// values are fasthttp's copies of the header values, for wipeRequest.
 	// They start in valueBuf.
 	values   [][]byte
@@ -272,7 +284,13 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 		info.values = recordHeaderValues(h, info.valueBuf[:0])
 	}
 	conf := fasthttp.RequestConfig{ReadTimeout: s.cfg.BodyTimeout}
-	if n := int64(h.ContentLength()); n > 0 && n <= int64(s.cfg.MaxBody) {
+	if err := s.admissible(info, h); err != nil {
+		// A body the queue has no room for is not worth reading: its
+		// client gets 503 at once and, with Expect: 100-continue, never
+		// sends it. Any body longer than one byte is then too large.
+		info.overloaded = err
+		conf.MaxRequestBodySize = 1
+	} else if n := int64(h.ContentLength()); n > 0 && n <= int64(s.cfg.MaxBody) {
 		if s.bodyMemory.Add(n) <= s.cfg.MaxBodyMemory {
 			info.reserved = n
 		} else {
@@ -291,6 +309,22 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 		s.releaseBody(old.(*headerInfo))
 	}
 	return conf
+}
+
+// admissible returns the remover's rejection of a removal request whose
+// header h has just arrived, when its queue has no room, and nil for every
+// other request. A request with no body gets nil too: its own handler
+// answers it.
+func (s *Server) admissible(info *headerInfo, h *fasthttp.RequestHeader) error {
+	check, ok := s.remover.(admissionChecker)
+	if !ok || info.route != routeRemove || info.method != fasthttp.MethodPost ||
+		h.ContentLength() == 0 || h.ContentLength() == 1 {
+		return nil
+	}
+	if err := check.Admissible(); errors.Is(err, engine.ErrOverloaded) {
+		return err
+	}
+	return nil
 }
 
 // releaseBody gives the body memory reserved for a request back.
@@ -555,12 +589,13 @@ func (s *Server) handleReadError(ctx *fasthttp.RequestCtx, err error) {
 	peer := peerAddr(ctx)
 	rec := requestRecord{method: "-", route: routeNone, start: time.Now(), client: peer}
 	overBudget := false
+	var overloaded error
 	if info, ok := s.takeHeaderInfo(&ctx.Request.Header); ok {
 		rec.method, rec.route, rec.start = info.method, info.route, info.received
 		rec.client = resolveClient(peer, info.forwarded, s.cfg.TrustedProxies)
 		rec.headerValues = info.values
 		rec.bodyReserved = info.reserved
-		overBudget = info.overBudget
+		overBudget, overloaded = info.overBudget, info.overloaded
 	}
 	// TODO: when the header fails to parse, fasthttp resets it before this
 	// handler runs, and the values it had copied before the error stay in
@@ -574,6 +609,8 @@ func (s *Server) handleReadError(ctx *fasthttp.RequestCtx, err error) {
 	var small *fasthttp.ErrSmallBuffer
 	var netErr net.Error
 	switch {
+	case overloaded != nil && errors.Is(err, fasthttp.ErrBodyTooLarge):
+		s.writeError(ctx, overloaded)
 	case overBudget && errors.Is(err, fasthttp.ErrBodyTooLarge):
 		ctx.Response.Header.Set("Retry-After", "1")
 		s.writeError(ctx, newRequestError(fasthttp.StatusServiceUnavailable, codeOverloaded,
@@ -602,8 +639,9 @@ func (s *Server) handleReadError(ctx *fasthttp.RequestCtx, err error) {
 func (s *Server) handleExpect(ctx *fasthttp.RequestCtx) int {
 	h := &ctx.Request.Header
 	over := h.ContentLength() > s.cfg.MaxBody
-	if v, ok := s.headers.Load(h); ok && v.(*headerInfo).overBudget {
-		over = true
+	if v, ok := s.headers.Load(h); ok {
+		info := v.(*headerInfo)
+		over = over || info.overBudget || info.overloaded != nil
 	}
 	if !over {
 		return fasthttp.StatusContinue

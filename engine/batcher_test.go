@@ -263,6 +263,9 @@ func TestFullQueueOverloaded(t *testing.T) {
 
 	first := remove(context.Background())
 	<-b.started
+	if err := p.Admissible(); err != nil {
+		t.Errorf("Admissible with an empty queue: %v, want nil", err)
+	}
 	queued, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	second := remove(queued)
@@ -272,6 +275,9 @@ func TestFullQueueOverloaded(t *testing.T) {
 	_, err := p.Remove(context.Background(), Job{Image: photo, Output: OutputMask})
 	if !errors.Is(err, ErrOverloaded) {
 		t.Errorf("Remove on a full queue: %v, want ErrOverloaded", err)
+	}
+	if err := p.Admissible(); !errors.Is(err, ErrOverloaded) {
+		t.Errorf("Admissible on a full queue: %v, want ErrOverloaded", err)
 	}
 
 	cancel()
@@ -284,6 +290,12 @@ func TestFullQueueOverloaded(t *testing.T) {
 	}
 	if runs := b.runs.Load(); runs != 1 {
 		t.Errorf("backend ran %d times, want 1", runs)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Admissible(); !errors.Is(err, ErrClosed) {
+		t.Errorf("Admissible after Close: %v, want ErrClosed", err)
 	}
 }
 

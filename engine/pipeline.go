@@ -308,6 +308,31 @@ func checkHeader(job Job) error {
 func (p *Pipeline) admit() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if err := p.rejection(); err != nil {
+		return err
+	}
+	p.pending.Add(1)
+	p.inflight.Add(1)
+	p.feeders.Add(1)
+	p.active.Add(1)
+	return nil
+}
+
+// Admissible returns nil when a job that arrived now would find a place
+// in the queue, and otherwise the error that Remove would return at once:
+// ErrClosed or an [*OverloadedError]. It reserves nothing, so a job can
+// still be rejected when it arrives later, after its body is read. A
+// server calls it when a request's header is in, to turn the request away
+// before its body costs bandwidth and memory.
+func (p *Pipeline) Admissible() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rejection()
+}
+
+// rejection returns why a job would not be admitted now, or nil. The
+// caller holds p.mu.
+func (p *Pipeline) rejection() error {
 	if p.closed {
 		return ErrClosed
 	}
@@ -324,10 +349,6 @@ func (p *Pipeline) admit() error {
 			return &OverloadedError{Wait: wait}
 		}
 	}
-	p.pending.Add(1)
-	p.inflight.Add(1)
-	p.feeders.Add(1)
-	p.active.Add(1)
 	return nil
 }
 
