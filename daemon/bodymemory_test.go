@@ -183,6 +183,13 @@ func TestOverloadedBeforeBody(t *testing.T) {
 	}
 	check("Expect: 100-continue", resp)
 
+	// A body over the limit gets its 413 first: no retry would mend it.
+	resp, respBody := send(t, "POST", ts.url+"/v1/remove", "image/png", make([]byte, body+1),
+		nil)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("body over the limit: status %d (%s), want 413", resp.StatusCode, respBody)
+	}
+
 	if n := r.started.Load(); n != 0 {
 		t.Errorf("the remover got %d jobs, want none", n)
 	}
@@ -195,7 +202,7 @@ func TestOverloadedBeforeBody(t *testing.T) {
 
 	// Once the queue has room, removals are read and served again.
 	r.full.Store(false)
-	resp, respBody := send(t, "POST", ts.url+"/v1/remove", "image/png", testPNG(t, 8, 6), nil)
+	resp, respBody = send(t, "POST", ts.url+"/v1/remove", "image/png", testPNG(t, 8, 6), nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("request once the queue has room: status %d (%s)", resp.StatusCode, respBody)
 	}

@@ -313,12 +313,14 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 
 // admissible returns the remover's rejection of a removal request whose
 // header h has just arrived, when its queue has no room, and nil for every
-// other request. A request with no body gets nil too: its own handler
-// answers it.
+// other request. A request with no body gets nil too, and so does one
+// whose declared body is over the limit: their own errors, which no retry
+// mends, come first.
 func (s *Server) admissible(info *headerInfo, h *fasthttp.RequestHeader) error {
 	check, ok := s.remover.(admissionChecker)
+	n := h.ContentLength() // −1 for a chunked body
 	if !ok || info.route != routeRemove || info.method != fasthttp.MethodPost ||
-		h.ContentLength() == 0 || h.ContentLength() == 1 {
+		n == 0 || n == 1 || n > s.cfg.MaxBody {
 		return nil
 	}
 	if err := check.Admissible(); errors.Is(err, engine.ErrOverloaded) {
