@@ -62,7 +62,7 @@
 // can), a removal whose header arrives while the queue has no room gets
 // that 503 before its body is read. A client that sent Expect:
 // 100-continue then never uploads the body, and the connection closes
-// after the answer, as after any body the server refuses to read.
+// after the response, as after any body the server refuses to read.
 // HeaderTimeout, BodyTimeout, WriteTimeout and IdleTimeout bound the time
 // a slow client can hold a connection, and MaxConns the connections.
 //

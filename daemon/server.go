@@ -313,9 +313,9 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 
 // admissible returns the remover's rejection of a removal request whose
 // header h has just arrived, when its queue has no room, and nil for every
-// other request. A request with no body gets nil too, and so does one
-// whose declared body is over the limit: their own errors, which no retry
-// mends, come first.
+// other request. It returns nil for a request with no body, and for one
+// whose declared body is over the limit. Their own errors come first,
+// because no retry mends them.
 func (s *Server) admissible(info *headerInfo, h *fasthttp.RequestHeader) error {
 	check, ok := s.remover.(admissionChecker)
 	n := h.ContentLength() // −1 for a chunked body
