@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -133,43 +134,35 @@ func TestExpectContinue(t *testing.T) {
 	waitFor(t, "every reservation given back", func() bool { return ts.bodyMemory.Load() == 0 })
 }
 
-// TestOverloadedBeforeBody checks that a removal whose header arrives while
-// the queue is full gets 503 with the queue's Retry-After before its body
-// is sent, with or without Expect: 100-continue, and that its body is never
-// read, reserved or passed to the remover.
-func TestOverloadedBeforeBody(t *testing.T) {
+// TestExpectOverloaded checks that a removal that asks with Expect:
+// 100-continue while the queue is full gets 503 with the queue's
+// Retry-After instead of an invitation to send its body, and that its body
+// is never reserved or passed to the remover. A removal without Expect has
+// its body read and gets the same 503 from the remover.
+func TestExpectOverloaded(t *testing.T) {
 	const body = 1 << 20
 	r := &pngRemover{}
 	r.full.Store(true)
 	ts := startServer(t, Config{MaxBody: body}, r)
 
-	check := func(name string, resp *http.Response) {
+	check := func(name string, resp *http.Response, body []byte) {
 		t.Helper()
-		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusServiceUnavailable {
-			t.Fatalf("%s: status %d before the body, want 503", name, resp.StatusCode)
+			t.Fatalf("%s: status %d (%s), want 503", name, resp.StatusCode, body)
 		}
 		if got := resp.Header.Get("Retry-After"); got != "3" {
 			t.Errorf("%s: Retry-After %q, want 3 (the queue's 2.5 s, rounded up)", name, got)
 		}
 		var e apiErrorBody
-		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
-			t.Fatalf("%s: error body: %v", name, err)
+		if err := json.Unmarshal(body, &e); err != nil {
+			t.Fatalf("%s: error body %q: %v", name, body, err)
 		}
 		if e.Error.Code != "overloaded" {
 			t.Errorf("%s: code %q, want overloaded", name, e.Error.Code)
 		}
 	}
 
-	conn := sendHeader(t, ts.addr, body)
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("response to the header alone: %v", err)
-	}
-	check("plain", resp)
-
-	conn, err = net.Dial("tcp", ts.addr)
+	conn, err := net.Dial("tcp", ts.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,27 +170,42 @@ func TestOverloadedBeforeBody(t *testing.T) {
 	fmt.Fprintf(conn, "POST /v1/remove HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"+
 		"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n", body)
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	resp, err = http.ReadResponse(bufio.NewReader(conn), nil)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatalf("response to Expect: 100-continue: %v", err)
 	}
-	check("Expect: 100-continue", resp)
-
-	// A body over the limit gets its 413 first: no retry would mend it.
-	resp, respBody := send(t, "POST", ts.url+"/v1/remove", "image/png", make([]byte, body+1),
-		nil)
-	if resp.StatusCode != http.StatusRequestEntityTooLarge {
-		t.Errorf("body over the limit: status %d (%s), want 413", resp.StatusCode, respBody)
+	respBody, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("response to Expect: 100-continue: %v", err)
 	}
-
+	check("Expect: 100-continue", resp, respBody)
 	if n := r.started.Load(); n != 0 {
-		t.Errorf("the remover got %d jobs, want none", n)
+		t.Errorf("the remover got %d jobs before any body was sent, want none", n)
 	}
 	if got := ts.bodyMemory.Load(); got != 0 {
 		t.Errorf("%d bytes of body memory reserved, want 0", got)
 	}
-	if got := strings.Count(ts.logs.String(), `"status":503`); got != 2 {
-		t.Errorf("the access log has %d lines for a 503, want 2", got)
+
+	// An absolute-form target names the same route.
+	resp, respBody, continued := exchange(t, dial(t, ts.addr),
+		"POST http://x/v1/%72emove HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"+
+			"Content-Length: 100\r\n\r\n", make([]byte, 100), true)
+	if continued {
+		t.Error("absolute-form target: 100 Continue with a full queue")
+	}
+	check("absolute-form target", resp, respBody)
+	if n := r.started.Load(); n != 0 {
+		t.Errorf("the remover got %d jobs before any body was sent, want none", n)
+	}
+
+	resp, respBody = send(t, "POST", ts.url+"/v1/remove", "image/png", testPNG(t, 8, 6), nil)
+	check("without Expect", resp, respBody)
+	if n := r.started.Load(); n != 1 {
+		t.Errorf("the remover got %d jobs, want the one sent without Expect", n)
+	}
+	if got := strings.Count(ts.logs.String(), `"status":503`); got != 3 {
+		t.Errorf("the access log has %d lines for a 503, want 3", got)
 	}
 
 	// Once the queue has room, removals are read and served again.

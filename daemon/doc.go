@@ -58,11 +58,11 @@
 // shorten it) and Config.Concurrency the requests served at once: one more
 // is rejected with 503 overloaded at once, as is a job the engine's queue
 // rejects, with Retry-After set to the job's expected wait in whole
-// seconds (at least 1). When the remover can tell (an engine.Pipeline
-// can), a removal whose header arrives while the queue has no room gets
-// that 503 before its body is read. A client that sent Expect:
-// 100-continue then never uploads the body, and the connection closes
-// after the response, as after any body the server refuses to read.
+// seconds (at least 1). A removal sent with Expect: 100-continue while the
+// queue has no room gets that 503 instead of 100 Continue, when the
+// remover can tell (an engine.Pipeline can), so its body is never
+// uploaded. Errors that its header alone decides come first, and so does
+// shutting_down once the server stops.
 // HeaderTimeout, BodyTimeout, WriteTimeout and IdleTimeout bound the time
 // a slow client can hold a connection, and MaxConns the connections.
 //

@@ -23,7 +23,7 @@ func (s *Server) remove(ctx *fasthttp.RequestCtx, rec *requestRecord) {
 			codeShuttingDown, "the server is shutting down; retry on another instance"))
 		return
 	}
-	timeout, err := s.requestTimeout(ctx)
+	timeout, err := requestTimeout(ctx, s.cfg.Timeout)
 	if err != nil {
 		s.writeError(ctx, err)
 		return
@@ -83,13 +83,14 @@ const peerPollInterval = 100 * time.Millisecond
 // days, far past any Config.Timeout, and cannot overflow.
 const maxTimeoutDigits = 10
 
-// requestTimeout returns the deadline of a removal request: Config.Timeout,
-// or the X-Request-Timeout-Ms header's number of milliseconds when that is
-// shorter. A header that is not one whole number from 1 is an error.
-func (s *Server) requestTimeout(ctx *fasthttp.RequestCtx) (time.Duration, error) {
+// requestTimeout returns the deadline of a removal request: limit (the
+// Config.Timeout), or the X-Request-Timeout-Ms header's number of
+// milliseconds when that is shorter. A header that is not one whole number
+// from 1 is an error.
+func requestTimeout(ctx *fasthttp.RequestCtx, limit time.Duration) (time.Duration, error) {
 	values := ctx.Request.Header.PeekAll("X-Request-Timeout-Ms")
 	if len(values) == 0 {
-		return s.cfg.Timeout, nil
+		return limit, nil
 	}
 	value := bytes.TrimSpace(values[0])
 	ms := int64(0)
@@ -104,10 +105,47 @@ func (s *Server) requestTimeout(ctx *fasthttp.RequestCtx) (time.Duration, error)
 	if !valid || ms == 0 {
 		return 0, newRequestError(fasthttp.StatusBadRequest, codeInvalidParameter,
 			"invalid X-Request-Timeout-Ms: want a whole number of milliseconds from 1 "+
-				"(the server's limit is %d)", s.cfg.Timeout.Milliseconds())
+				"(the server's limit is %d)", limit.Milliseconds())
 	}
-	return min(time.Duration(ms)*time.Millisecond, s.cfg.Timeout), nil
+	return min(time.Duration(ms)*time.Millisecond, limit), nil
 }
+
+// removalHeaderError returns the error that a removal request's header
+// alone decides, before its body is read: an invalid X-Request-Timeout-Ms
+// (limit is the Config.Timeout), a compressed body, an unsupported
+// Content-Type or an invalid query argument. remove and readJob return
+// the same errors once the body is in.
+func removalHeaderError(ctx *fasthttp.RequestCtx, limit time.Duration) error {
+	if _, err := requestTimeout(ctx, limit); err != nil {
+		return err
+	}
+	h := &ctx.Request.Header
+	if err := checkContentEncoding(h); err != nil {
+		return err
+	}
+	if bodyKind(h.ContentType(), nil) == bodyUnsupported {
+		return errUnsupportedContentType
+	}
+	var p params
+	return p.setQuery(ctx.QueryArgs())
+}
+
+// checkContentEncoding rejects a compressed body.
+func checkContentEncoding(h *fasthttp.RequestHeader) error {
+	if enc := h.Peek("Content-Encoding"); len(enc) > 0 &&
+		!bytes.EqualFold(enc, []byte("identity")) {
+		return newRequestError(fasthttp.StatusUnsupportedMediaType, codeUnsupported,
+			"compressed request bodies are not supported; send the body without "+
+				"Content-Encoding")
+	}
+	return nil
+}
+
+// errUnsupportedContentType is the error of a body whose Content-Type
+// bodyKind maps to bodyUnsupported.
+var errUnsupportedContentType = newRequestError(fasthttp.StatusUnsupportedMediaType,
+	codeUnsupported, "unsupported request Content-Type; send application/json, "+
+		"multipart/form-data, or the image itself as image/* or application/octet-stream")
 
 // allowRate takes a token from client's bucket and sets the rate-limit
 // headers: X-RateLimit-Limit (the burst), X-RateLimit-Remaining (whole
@@ -155,11 +193,8 @@ func ceilSeconds(d time.Duration) int64 {
 func (s *Server) readJob(ctx *fasthttp.RequestCtx) (job engine.Job, release func(), err error) {
 	release = func() {}
 	body := ctx.Request.Body()
-	if enc := ctx.Request.Header.Peek("Content-Encoding"); len(enc) > 0 &&
-		!bytes.EqualFold(enc, []byte("identity")) {
-		return job, release, newRequestError(fasthttp.StatusUnsupportedMediaType,
-			codeUnsupported, "compressed request bodies are not supported; "+
-				"send the body without Content-Encoding")
+	if err := checkContentEncoding(&ctx.Request.Header); err != nil {
+		return job, release, err
 	}
 
 	var p params
@@ -184,10 +219,7 @@ func (s *Server) readJob(ctx *fasthttp.RequestCtx) (job engine.Job, release func
 		}
 		img = body
 	default:
-		return job, release, newRequestError(fasthttp.StatusUnsupportedMediaType,
-			codeUnsupported, "unsupported request Content-Type; send application/json, "+
-				"multipart/form-data, or the image itself as image/* or "+
-				"application/octet-stream")
+		return job, release, errUnsupportedContentType
 	}
 
 	if err := p.setQuery(ctx.QueryArgs()); err != nil {

@@ -27,7 +27,8 @@ type pngRemover struct {
 	started atomic.Int32 // Remove calls so far
 	last    atomic.Pointer[engine.Job]
 
-	// full makes Admissible report a full queue, with a 2.5 s wait.
+	// full makes Admissible report a full queue, with a 2.5 s wait, and
+	// Remove reject the job the same way.
 	full atomic.Bool
 }
 
@@ -63,6 +64,9 @@ func (r *pngRemover) Remove(ctx context.Context, job engine.Job) (*engine.Result
 	jobCopy := job
 	jobCopy.Image = nil
 	r.last.Store(&jobCopy)
+	if err := r.Admissible(); err != nil {
+		return nil, err
+	}
 	switch {
 	case bytes.HasPrefix(job.Image, triggerPanic):
 		panic("cannot handle image starting " + string(job.Image[:min(len(job.Image), 32)]))

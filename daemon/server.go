@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -257,8 +256,8 @@ type headerInfo struct {
 	overBudget bool
 
 	// overloaded is the remover's rejection, an error matching
-	// engine.ErrOverloaded, when its queue had no room for a removal as
-	// the header arrived. fasthttp then rejects the body unread.
+	// engine.ErrOverloaded, of a removal sent with Expect:
+	// 100-continue while the queue had no room (see handleExpect).
 	overloaded error
 
 	// values are fasthttp's copies of the header values, for wipeRequest.
@@ -271,10 +270,9 @@ type headerInfo struct {
 // request's headerInfo, the header values included, and starts the body's
 // read deadline.
 func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-	path, _, _ := bytes.Cut(h.RequestURI(), []byte("?"))
 	info := &headerInfo{
 		method:   methodName(h.Method()),
-		route:    routeOf(path),
+		route:    requestRoute(h),
 		received: time.Now(),
 	}
 	if len(s.cfg.TrustedProxies) > 0 {
@@ -284,13 +282,7 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 		info.values = recordHeaderValues(h, info.valueBuf[:0])
 	}
 	conf := fasthttp.RequestConfig{ReadTimeout: s.cfg.BodyTimeout}
-	if err := s.admissible(info, h); err != nil {
-		// A body the queue has no room for is not worth reading: its
-		// client gets 503 at once and, with Expect: 100-continue, never
-		// sends it. Any body longer than one byte is then too large.
-		info.overloaded = err
-		conf.MaxRequestBodySize = 1
-	} else if n := int64(h.ContentLength()); n > 0 && n <= int64(s.cfg.MaxBody) {
+	if n := int64(h.ContentLength()); n > 0 && n <= int64(s.cfg.MaxBody) {
 		if s.bodyMemory.Add(n) <= s.cfg.MaxBodyMemory {
 			info.reserved = n
 		} else {
@@ -311,22 +303,16 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 	return conf
 }
 
-// admissible returns the remover's rejection of a removal request whose
-// header h has just arrived, when its queue has no room, and nil for every
-// other request. It returns nil for a request with no body, and for one
-// whose declared body is over the limit. Their own errors come first,
-// because no retry mends them.
-func (s *Server) admissible(info *headerInfo, h *fasthttp.RequestHeader) error {
-	check, ok := s.remover.(admissionChecker)
-	n := h.ContentLength() // −1 for a chunked body
-	if !ok || info.route != routeRemove || info.method != fasthttp.MethodPost ||
-		n == 0 || n == 1 || n > s.cfg.MaxBody {
-		return nil
+// requestRoute returns the route of h's request target as the handler
+// will see it in ctx.Path(): the path without the scheme and host of an
+// absolute-form target, percent-decoded and normalized.
+func requestRoute(h *fasthttp.RequestHeader) string {
+	u := fasthttp.AcquireURI()
+	defer fasthttp.ReleaseURI(u)
+	if err := u.Parse(nil, h.RequestURI()); err != nil {
+		return routeNone
 	}
-	if err := check.Admissible(); errors.Is(err, engine.ErrOverloaded) {
-		return err
-	}
-	return nil
+	return routeOf(u.Path())
 }
 
 // releaseBody gives the body memory reserved for a request back.
@@ -636,20 +622,46 @@ func (s *Server) handleReadError(ctx *fasthttp.RequestCtx, err error) {
 // handleExpect decides the interim response to a request with "Expect:
 // 100-continue" before its body is sent. A body over --max-body, or one
 // that does not fit in the body memory, gets its error response at once
-// instead of an invitation to upload it. Any other request gets 100
-// Continue.
+// instead of an invitation to upload it, and so does a removal that the
+// remover's queue has no room for (see overloaded). Any other request gets
+// 100 Continue.
 func (s *Server) handleExpect(ctx *fasthttp.RequestCtx) int {
 	h := &ctx.Request.Header
 	over := h.ContentLength() > s.cfg.MaxBody
-	if v, ok := s.headers.Load(h); ok {
+	if v, ok := s.headers.Load(h); ok && !over {
 		info := v.(*headerInfo)
-		over = over || info.overBudget || info.overloaded != nil
+		if !info.overBudget {
+			info.overloaded = s.overloaded(ctx, info)
+		}
+		over = info.overBudget || info.overloaded != nil
 	}
 	if !over {
 		return fasthttp.StatusContinue
 	}
 	s.handleReadError(ctx, fasthttp.ErrBodyTooLarge)
 	return ctx.Response.StatusCode()
+}
+
+// overloaded returns the remover's rejection of a removal sent with
+// Expect: 100-continue, when its queue has no room now, and nil for every
+// other request. Errors that the header alone decides come first, because
+// no retry mends them: such a request is invited to send its body and
+// gets its error then, as without Expect. Once shutdown has begun the
+// request is left to the handler too, which responds 503 shutting_down.
+//
+// The check needs the client to wait for the interim response, so only
+// such a request gets it. Any other body is already on its way, and the
+// queue may have room by the time it is in.
+func (s *Server) overloaded(ctx *fasthttp.RequestCtx, info *headerInfo) error {
+	check, ok := s.remover.(admissionChecker)
+	if !ok || info.route != routeRemove || info.method != fasthttp.MethodPost ||
+		s.closing.Load() || removalHeaderError(ctx, s.cfg.Timeout) != nil {
+		return nil
+	}
+	if err := check.Admissible(); errors.Is(err, engine.ErrOverloaded) {
+		return err
+	}
+	return nil
 }
 
 // closeIfDraining makes the response close its connection once the server
