@@ -293,6 +293,10 @@ func (lc *loadClient) runOpen(ctx context.Context, opt LoadOptions) time.Duratio
 	return maxLag
 }
 
+// transportPause is how long a closed-loop client waits after a request
+// that got no response before it sends the next one.
+const transportPause = 100 * time.Millisecond
+
 // runClosed runs opt.Concurrency clients that each send in sequence.
 func (lc *loadClient) runClosed(ctx context.Context, opt LoadOptions) {
 	var deadline time.Time
@@ -323,10 +327,19 @@ func (lc *loadClient) runClosed(ctx context.Context, opt LoadOptions) {
 			for next() {
 				s := lc.send(ctx, time.Now())
 				lc.record(s)
-				if s.retryAfter <= 0 || opt.IgnoreRetryAfter {
+				pause := s.retryAfter
+				if opt.IgnoreRetryAfter {
+					pause = 0
+				}
+				if s.status == 0 {
+					// No response: the server may be gone. A pause keeps
+					// the client from spinning on connection errors.
+					pause = transportPause
+				}
+				if pause <= 0 {
 					continue
 				}
-				wake := time.Now().Add(s.retryAfter)
+				wake := time.Now().Add(pause)
 				if !deadline.IsZero() && wake.After(deadline) {
 					wake = deadline
 				}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"image/jpeg"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -205,6 +206,30 @@ func TestLoadErrorsByStatus(t *testing.T) {
 	}
 	if rep.OK != 4 || rep.Responses != 8 {
 		t.Errorf("OK %d responses %d, want 4 and 8", rep.OK, rep.Responses)
+	}
+}
+
+// TestLoadClosedLoopPausesWithoutServer runs a closed loop against a
+// loopback port where nothing listens: each client pauses after a request
+// that got no response, instead of sending again at once.
+func TestLoadClosedLoopPausesWithoutServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String() + "/v1/remove"
+	ln.Close()
+
+	const clients, duration = 2, 500 * time.Millisecond
+	rep, err := RunLoad(context.Background(), LoadOptions{URL: url, Image: testImage,
+		Concurrency: clients, Duration: duration})
+	if err != nil {
+		t.Fatal(err)
+	}
+	most := clients * int(duration/transportPause+1)
+	if n := rep.Errors["transport"]; n == 0 || n > most {
+		t.Errorf("%d transport errors in %v from %d clients, want 1 to %d", n, duration,
+			clients, most)
 	}
 }
 
