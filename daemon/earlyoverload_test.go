@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -103,16 +102,7 @@ func TestEarlyOverloadAfterShutdown(t *testing.T) {
 	ts := startServer(t, Config{}, r)
 	img := testPNG(t, 16, 16)
 
-	inFlight := make(chan int, 1)
-	go func() {
-		resp, err := testClient.Post(ts.url+"/v1/remove", "image/png", bytes.NewReader(img))
-		if err != nil {
-			inFlight <- 0
-			return
-		}
-		resp.Body.Close()
-		inFlight <- resp.StatusCode
-	}()
+	inFlight := postAsync(ts.url, img)
 	waitFor(t, "the request to reach the remover", func() bool { return r.started.Load() == 1 })
 
 	// Connections that have begun their header, so that Shutdown does not

@@ -585,21 +585,30 @@ func TestPayloadTooLarge(t *testing.T) {
 	}
 }
 
+// postAsync posts img as image/png to base+"/v1/remove" from a goroutine
+// and sends the response's status on the returned channel, or 0 when no
+// response came.
+func postAsync(base string, img []byte) <-chan int {
+	status := make(chan int, 1)
+	go func() {
+		resp, err := testClient.Post(base+"/v1/remove", "image/png", bytes.NewReader(img))
+		if err != nil {
+			status <- 0
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		status <- resp.StatusCode
+	}()
+	return status
+}
+
 func TestOverloaded(t *testing.T) {
 	r := &pngRemover{block: make(chan struct{})}
 	ts := startServer(t, Config{Concurrency: 1}, r)
 	img := testPNG(t, 16, 16)
 
-	first := make(chan int, 1)
-	go func() {
-		resp, err := testClient.Post(ts.url+"/v1/remove", "image/png", bytes.NewReader(img))
-		if err != nil {
-			first <- 0
-			return
-		}
-		resp.Body.Close()
-		first <- resp.StatusCode
-	}()
+	first := postAsync(ts.url, img)
 	waitFor(t, "the first request to reach the remover", func() bool {
 		return r.started.Load() == 1
 	})
@@ -680,17 +689,7 @@ func TestShutdownDrains(t *testing.T) {
 	// When the shutdown starts, one request is in the remover, two have sent
 	// their headers but not all of their bodies, and one connection has
 	// sent nothing yet.
-	inFlight := make(chan int, 1)
-	go func() {
-		resp, err := testClient.Post("http://"+addr+"/v1/remove", "image/png",
-			bytes.NewReader(img))
-		if err != nil {
-			inFlight <- 0
-			return
-		}
-		resp.Body.Close()
-		inFlight <- resp.StatusCode
-	}()
+	inFlight := postAsync("http://"+addr, img)
 	waitFor(t, "the request to reach the remover", func() bool { return r.started.Load() == 1 })
 	lateRemove := startPartialRequest(t, addr, "POST", "/v1/remove", "image/png", img)
 	lateReady := startPartialRequest(t, addr, "GET", "/readyz", "text/plain", []byte("xy"))
@@ -828,17 +827,7 @@ func TestShutdownDeadlineCancelsRequests(t *testing.T) {
 	}
 	go s.Serve(ln)
 
-	status := make(chan int, 1)
-	go func() {
-		resp, err := testClient.Post("http://"+ln.Addr().String()+"/v1/remove", "image/png",
-			bytes.NewReader(testPNG(t, 8, 8)))
-		if err != nil {
-			status <- 0
-			return
-		}
-		resp.Body.Close()
-		status <- resp.StatusCode
-	}()
+	status := postAsync("http://"+ln.Addr().String(), testPNG(t, 8, 8))
 	waitFor(t, "the request to reach the remover", func() bool { return r.started.Load() == 1 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
