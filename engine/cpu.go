@@ -246,7 +246,7 @@ func (b *CPUBackend) Run(ctx context.Context, in, out []float32, n int) (time.Du
 			n, len(input), len(output), len(in), len(out))
 	}
 
-	// TODO: under a closed loop on 2 cores this waits about 25 ms a batch
+	// TODO: under a closed loop on 2 cores this waits 15 to 20 ms a batch
 	// for the last wipe, which shares the cores with that batch's masks and
 	// encoders; alone the wipe takes 9 ms.
 	<-b.idle
