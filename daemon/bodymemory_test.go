@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -134,10 +133,10 @@ func TestExpectContinue(t *testing.T) {
 	waitFor(t, "every reservation given back", func() bool { return ts.bodyMemory.Load() == 0 })
 }
 
-// TestExpectOverloaded checks that a removal that asks with Expect:
+// TestExpectOverloaded checks that a removal sent with Expect:
 // 100-continue while the queue is full gets 503 with the queue's
-// Retry-After instead of an invitation to send its body, and that its body
-// is never reserved or passed to the remover. A removal without Expect has
+// Retry-After instead of 100 Continue. Its body is never reserved or
+// passed to the remover. A removal without Expect has
 // its body read and gets the same 503 from the remover.
 func TestExpectOverloaded(t *testing.T) {
 	const body = 1 << 20
@@ -162,22 +161,11 @@ func TestExpectOverloaded(t *testing.T) {
 		}
 	}
 
-	conn, err := net.Dial("tcp", ts.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "POST /v1/remove HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"+
-		"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n", body)
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("response to Expect: 100-continue: %v", err)
-	}
-	respBody, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatalf("response to Expect: 100-continue: %v", err)
+	head := fmt.Sprintf("POST /v1/remove HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"+
+		"Content-Length: %d\r\n\r\n", body)
+	resp, respBody, continued := exchange(t, dial(t, ts.addr), head, make([]byte, body), true)
+	if continued {
+		t.Fatal("Expect: 100-continue: 100 Continue with a full queue")
 	}
 	check("Expect: 100-continue", resp, respBody)
 	if n := r.started.Load(); n != 0 {
@@ -188,7 +176,7 @@ func TestExpectOverloaded(t *testing.T) {
 	}
 
 	// An absolute-form target names the same route.
-	resp, respBody, continued := exchange(t, dial(t, ts.addr),
+	resp, respBody, continued = exchange(t, dial(t, ts.addr),
 		"POST http://x/v1/%72emove HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"+
 			"Content-Length: 100\r\n\r\n", make([]byte, 100), true)
 	if continued {
