@@ -226,10 +226,10 @@ func TestLoadClosedLoopPausesWithoutServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	most := clients * int(duration/transportPause+1)
-	if n := rep.Errors["transport"]; n == 0 || n > most {
+	maxErrors := clients * int(duration/transportPause+1)
+	if n := rep.Errors["transport"]; n == 0 || n > maxErrors {
 		t.Errorf("%d transport errors in %v from %d clients, want 1 to %d", n, duration,
-			clients, most)
+			clients, maxErrors)
 	}
 }
 

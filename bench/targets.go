@@ -85,10 +85,10 @@ var ErrTargetsMissed = errors.New("bench: load targets missed")
 // The capacity comes from the same run: the median inference time of
 // requests sent one at a time just before and just after the closed loop.
 // Other tenants of a shared machine change its speed from minute to
-// minute. So the capacity is measured around the phase it is compared
-// with, and as a typical rate like the closed loop's own: the fastest
-// lone request is a best case that an average over a minute cannot reach
-// on a noisy machine. The summary goes to w.
+// minute, so the capacity is measured around the phase it is compared
+// with. It is a typical rate, like the closed loop's own, because the
+// fastest lone request is a best case that an average over a minute cannot
+// reach on a noisy machine. The summary goes to w.
 func RunTargets(ctx context.Context, opt TargetsOptions, w io.Writer) (*TargetsReport, error) {
 	if opt.Duration <= 0 {
 		opt.Duration = time.Minute

@@ -13,9 +13,9 @@ import (
 )
 
 // exchange sends a request's header and body on conn and returns the final
-// response with its body read. With expect, the header asks with Expect:
-// 100-continue, and the body goes out only once 100 Continue has come back;
-// continued reports whether it did.
+// response with its body read. With expect, the header carries Expect:
+// 100-continue and the body goes out only after 100 Continue, which
+// continued reports.
 func exchange(t *testing.T, conn net.Conn, head string, body []byte, expect bool) (
 	resp *http.Response, respBody []byte, continued bool) {
 	t.Helper()
