@@ -17,8 +17,7 @@ import (
 // A panic in a unit, on any worker, reaches the caller of the kernel. A
 // helper recovers it and finishes its part of the call as usual. Once
 // every helper has left the call, the call panics again with the first
-// value.
-// The pool stays usable for the next call.
+// value, and the pool stays usable for the next call.
 //
 // A Pool is safe for concurrent use: calls from several goroutines are
 // served one at a time, each with all workers. It is not reentrant, so a
