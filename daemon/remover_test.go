@@ -170,6 +170,9 @@ func cutout(img image.Image, mask *image.Gray) *image.NRGBA {
 		for x := range b.Dx() {
 			c := color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
 			c.A = mask.GrayAt(x, y).Y
+			if c.A == 0 {
+				c = color.NRGBA{} // as the engine writes a transparent pixel
+			}
 			out.SetNRGBA(x, y, c)
 		}
 	}

@@ -28,7 +28,8 @@
 //  4. After inference, min–max normalize the side×side output to 0..255,
 //     rounding half up (a flat output gives 0). Resize that mask to the
 //     image's size and cap it by the image's alpha where the image has one.
-//  5. The cut-out is RGBA with straight alpha equal to the mask.
+//  5. The cut-out is RGBA with straight alpha equal to the mask, and
+//     all four bytes 0 where the mask is 0.
 //
 // # Resampling
 //

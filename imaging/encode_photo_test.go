@@ -66,8 +66,8 @@ func referenceCutout(tb testing.TB, name string, w, h int) (*Image, []uint8) {
 func nrgbaOf(img *Image, mask []uint8) *image.NRGBA {
 	out := image.NewNRGBA(image.Rect(0, 0, img.Width, img.Height))
 	for i, a := range mask {
-		copy(out.Pix[4*i:4*i+3], img.RGB[3*i:3*i+3])
-		out.Pix[4*i+3] = a
+		p := cutoutPixel(img.RGB[3*i:], a)
+		copy(out.Pix[4*i:], p[:])
 	}
 	return out
 }

@@ -19,6 +19,9 @@ func TestEncodeCutoutPNG(t *testing.T) {
 	const w, h = 37, 23
 	img := &Image{Width: w, Height: h, RGB: smooth(w, h, 3)}
 	mask := noise(w*h, 5)
+	for i := 0; i < w*h; i += 3 {
+		mask[i] = 0
+	}
 	var buf bytes.Buffer
 	if err := EncodeCutoutPNG(&buf, img, mask); err != nil {
 		t.Fatal(err)
@@ -32,11 +35,19 @@ func TestEncodeCutoutPNG(t *testing.T) {
 		t.Fatalf("decoded as %T, want *image.NRGBA (8-bit straight alpha)", dec)
 	}
 	for i := 0; i < w*h; i++ {
-		p := nrgba.Pix[4*i:][:4]
-		if p[0] != img.RGB[3*i] || p[1] != img.RGB[3*i+1] || p[2] != img.RGB[3*i+2] || p[3] != mask[i] {
-			t.Fatalf("pixel %d = %v, want RGB %v alpha %d", i, p, img.RGB[3*i:3*i+3], mask[i])
+		if got, want := [4]uint8(nrgba.Pix[4*i:]), cutoutPixel(img.RGB[3*i:], mask[i]); got != want {
+			t.Fatalf("pixel %d = %v, want %v", i, got, want)
 		}
 	}
+}
+
+// cutoutPixel is the plain form of a cut-out pixel: rgb's first three
+// bytes and alpha a, or all zeros when a is 0.
+func cutoutPixel(rgb []uint8, a uint8) [4]uint8 {
+	if a == 0 {
+		return [4]uint8{}
+	}
+	return [4]uint8{rgb[0], rgb[1], rgb[2], a}
 }
 
 func TestEncodeMaskPNG(t *testing.T) {
@@ -154,11 +165,7 @@ func BenchmarkEncodePNG(b *testing.B) {
 		b.ReportMetric(float64(buf.Len())/(w*h), "bytes/px")
 	})
 	b.Run("image-png", func(b *testing.B) {
-		rgba := image.NewNRGBA(image.Rect(0, 0, w, h))
-		for i := 0; i < w*h; i++ {
-			copy(rgba.Pix[4*i:4*i+3], img.RGB[3*i:3*i+3])
-			rgba.Pix[4*i+3] = mask[i]
-		}
+		rgba := nrgbaOf(img, mask)
 		enc := png.Encoder{CompressionLevel: png.BestSpeed}
 		var buf bytes.Buffer
 		b.SetBytes(4 * w * h)
@@ -251,10 +258,9 @@ func TestPNGEncoderLevels(t *testing.T) {
 			}
 			nrgba := dec.(*image.NRGBA)
 			for i := range mask {
-				p := nrgba.Pix[4*i : 4*i+4]
-				if p[3] != mask[i] || !bytes.Equal(p[:3], img.RGB[3*i:3*i+3]) {
-					t.Fatalf("pixel %d = %v, want RGB %v alpha %d", i, p, img.RGB[3*i:3*i+3],
-						mask[i])
+				got, want := [4]uint8(nrgba.Pix[4*i:]), cutoutPixel(img.RGB[3*i:], mask[i])
+				if got != want {
+					t.Fatalf("pixel %d = %v, want %v", i, got, want)
 				}
 			}
 			buf.Reset()
@@ -315,7 +321,9 @@ func TestInterleaveAVX2MatchesGo(t *testing.T) {
 				rgb[i] = uint8(rng.Intn(256))
 			}
 			for i := range alpha {
-				alpha[i] = uint8(rng.Intn(256))
+				if rng.Intn(2) == 0 { // half transparent, which clears RGB too
+					alpha[i] = uint8(rng.Intn(256))
+				}
 			}
 			got, want := make([]uint8, 4*n), make([]uint8, 4*n)
 			interleave(got, rgb, alpha)
@@ -396,9 +404,9 @@ func TestEncodeUnitsParallel(t *testing.T) {
 					continue
 				}
 				p := dec.(*image.NRGBA).NRGBAAt(x, y)
-				if p.R != img.RGB[3*i] || p.B != img.RGB[3*i+2] || p.A != mask[i] {
-					t.Fatalf("pixel %d = %v, want RGB %v alpha %d", i, p, img.RGB[3*i:3*i+3],
-						mask[i])
+				got, want := [4]uint8{p.R, p.G, p.B, p.A}, cutoutPixel(img.RGB[3*i:], mask[i])
+				if got != want {
+					t.Fatalf("pixel %d = %v, want %v", i, got, want)
 				}
 			}
 		})

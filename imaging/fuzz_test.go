@@ -173,7 +173,7 @@ func checkDecode(t *testing.T, data []byte) {
 	}
 	pix := dec.(*image.NRGBA).Pix
 	for i, m := range mask {
-		if pix[4*i+3] != m || !bytes.Equal(pix[4*i:4*i+3], img.RGB[3*i:3*i+3]) {
+		if [4]uint8(pix[4*i:]) != cutoutPixel(img.RGB[3*i:], m) {
 			t.Fatalf("cut-out pixel %d differs from the image and mask", i)
 		}
 	}

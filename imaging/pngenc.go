@@ -59,8 +59,10 @@ func (e PNGEncoder) Check() error {
 }
 
 // EncodeCutout writes img as an 8-bit RGBA PNG whose straight (not
-// premultiplied) alpha is mask, len Width·Height. Only img's RGB and ICC
-// profile are used; its own alpha has already capped the mask. The
+// premultiplied) alpha is mask, len Width·Height. A pixel the mask makes
+// fully transparent is written as (0, 0, 0, 0): it shows nothing either
+// way, and its colour would only carry the removed background. Only img's
+// RGB and ICC profile are used; its own alpha has already capped the mask. The
 // profile, when there is one, goes into an iCCP chunk unchanged. No
 // orientation tag is written: the pixels are already in displayed order.
 func (e PNGEncoder) EncodeCutout(w io.Writer, img *Image, mask []uint8) error {
@@ -84,8 +86,9 @@ var interleaveMasks = [48]uint8{
 }
 
 // interleave writes the RGBA row of len(alpha) pixels into dst from rgb,
-// which holds at least 3·len(alpha) bytes. The AVX2 kernel takes the
-// pixels that leave 4 more bytes in rgb, and Go the rest.
+// which holds at least 3·len(alpha) bytes. A pixel of alpha 0 is written
+// as four zeros. The AVX2 kernel takes the pixels that leave 4 more bytes
+// in rgb, and Go the rest.
 func interleave(dst, rgb, alpha []uint8) {
 	n := len(alpha)
 	k := 0
@@ -98,9 +101,14 @@ func interleave(dst, rgb, alpha []uint8) {
 	interleaveGo(dst[4*k:], rgb[3*k:], alpha[k:])
 }
 
-// interleaveGo writes RGBA pixels from RGB and alpha.
+// interleaveGo writes RGBA pixels from RGB and alpha, and zeros for a
+// pixel of alpha 0.
 func interleaveGo(dst, rgb, alpha []uint8) {
 	for x, v := range alpha {
+		if v == 0 {
+			binary.LittleEndian.PutUint32(dst[4*x:], 0)
+			continue
+		}
 		p := rgb[3*x : 3*x+3 : 3*x+3]
 		binary.LittleEndian.PutUint32(dst[4*x:],
 			uint32(p[0])|uint32(p[1])<<8|uint32(p[2])<<16|uint32(v)<<24)

@@ -22,7 +22,8 @@ func paethAVX2(dst, cur, prev *uint8, n, bpp int)
 func adler32AVX2(p *uint8, blocks int, taps *[32]uint8) (s1, s2, ps uint64)
 
 // interleaveAVX2 writes n RGBA pixels to dst from n RGB pixels and n alpha
-// bytes: dst[4i:4i+4] = rgb[3i:3i+3], alpha[i]. n must be a positive
+// bytes: dst[4i:4i+4] = rgb[3i:3i+3], alpha[i], or four zeros where
+// alpha[i] is 0. n must be a positive
 // multiple of 8, and rgb must hold 3n+4 bytes, since the last load reads
 // 4 bytes past the last pixel. masks holds the three shuffle masks of
 // interleaveMasks. It needs AVX2 (useAVX2). Go reference: interleaveGo.

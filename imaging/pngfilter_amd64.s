@@ -107,7 +107,8 @@ adlerLoop:
 // Each step turns 8 pixels into RGBA: two 16-byte loads, at 0 and 12
 // bytes, each hold 4 RGB pixels in their first 12 bytes, and VPSHUFB
 // spreads them to 4-byte slots with zeros for alpha; two more shuffles
-// place the 8 alpha bytes in those zeros.
+// place the 8 alpha bytes in those zeros. A pixel whose alpha slot equals
+// zero as a whole 32-bit word is cleared, RGB included.
 
 // func interleaveAVX2(dst, rgb, alpha *uint8, n int, masks *[48]uint8)
 TEXT ·interleaveAVX2(SB), NOSPLIT, $0-40
@@ -119,6 +120,7 @@ TEXT ·interleaveAVX2(SB), NOSPLIT, $0-40
 	VMOVDQU 0(R8), X5  // RGB to slots 0-2 of each pixel
 	VMOVDQU 16(R8), X6 // alpha bytes 0-3 to slot 3
 	VMOVDQU 32(R8), X7 // alpha bytes 4-7 to slot 3
+	VPXOR   X8, X8, X8
 	SHRQ    $3, CX
 
 interleaveLoop:
@@ -129,8 +131,12 @@ interleaveLoop:
 	VPSHUFB X5, X1, X1
 	VPSHUFB X6, X2, X3
 	VPSHUFB X7, X2, X4
+	VPCMPEQD X8, X3, X9  // all ones where alpha is 0
+	VPCMPEQD X8, X4, X10
 	VPOR    X3, X0, X0
 	VPOR    X4, X1, X1
+	VPANDN  X0, X9, X0
+	VPANDN  X1, X10, X1
 	VMOVDQU X0, (DI)
 	VMOVDQU X1, 16(DI)
 	ADDQ    $24, SI

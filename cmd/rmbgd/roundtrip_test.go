@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"image"
+	"image/color"
 	"image/png"
 	"io"
 	"net/http"
@@ -59,6 +60,37 @@ func alphaOf(t *testing.T, img image.Image) []uint8 {
 		}
 	}
 	return alpha
+}
+
+// checkCutoutColours fails the test unless every visible pixel of cutout
+// has the colour of the same pixel of photo, and every fully transparent
+// one is all zeros.
+func checkCutoutColours(t *testing.T, cutout image.Image, photo []byte) {
+	t.Helper()
+	src, err := png.Decode(bytes.NewReader(photo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := cutout.(*image.NRGBA)
+	visible, clear := 0, 0
+	for y := range cut.Rect.Dy() {
+		for x := range cut.Rect.Dx() {
+			got := cut.NRGBAAt(x, y)
+			want := color.NRGBAModel.Convert(src.At(x, y)).(color.NRGBA)
+			want.A = got.A
+			if got.A == 0 {
+				want, clear = color.NRGBA{}, clear+1
+			} else {
+				visible++
+			}
+			if got != want {
+				t.Fatalf("cut-out pixel (%d,%d) = %v, want %v", x, y, got, want)
+			}
+		}
+	}
+	if visible == 0 || clear == 0 {
+		t.Errorf("%d visible and %d transparent pixels: want some of each", visible, clear)
+	}
 }
 
 // checkMaskNear fails the test when got differs from the reference mask by
@@ -179,6 +211,7 @@ func TestModelJSONRoundTrip(t *testing.T) {
 	}
 	alpha := alphaOf(t, cutout)
 	checkMaskNear(t, "cut-out alpha", alpha, want)
+	checkCutoutColours(t, cutout, photo)
 
 	resp, err = http.Post("http://"+d.addr+"/v1/remove?output=mask", "image/png",
 		bytes.NewReader(photo))
