@@ -38,13 +38,20 @@ type TargetsOptions struct {
 type TargetsReport struct {
 	CPU string `json:"cpu"`
 
-	// EngineMs is the median inference time of the images sent alone,
-	// before and after the closed loop, and CapacityRPS its inverse: the
-	// engine's throughput at batch size 1, the best size of the CPU
-	// backend. EngineMinMs is the shortest of those times.
+	// EngineMs is the median inference time of all the images sent alone
+	// between the closed loop's stretches, and CapacityRPS its inverse:
+	// the engine's throughput at batch size 1, the best size of the CPU
+	// backend. The open loops run at shares of it. EngineMinMs is the
+	// shortest of those times.
 	EngineMs    float64 `json:"engine_ms"`
 	EngineMinMs float64 `json:"engine_min_ms"`
 	CapacityRPS float64 `json:"capacity_rps"`
+
+	// ClosedRatio is the closed loop's 200 responses over the images the
+	// engine would have run alone in the same time: each stretch's length
+	// times the capacity measured by the lone requests on both sides of
+	// it, summed over the stretches.
+	ClosedRatio float64 `json:"closed_ratio"`
 
 	// ClosedBusy is the share of the closed loop's time that the engine
 	// spent running the images of its 200 responses, the sum of their
@@ -55,18 +62,26 @@ type TargetsReport struct {
 	// of the capacity while this stays near 1.
 	ClosedBusy float64 `json:"closed_engine_busy"`
 
-	Before   *LoadReport `json:"alone_before"` // aloneRequests requests in sequence
-	Closed   *LoadReport `json:"closed"`       // Clients clients in sequence
-	After    *LoadReport `json:"alone_after"`  // aloneRequests requests in sequence
-	Nominal  *LoadReport `json:"open_70"`      // open loop at 70% of capacity
-	Overload *LoadReport `json:"open_150"`     // open loop at 150% of capacity
-	Missed   []string    `json:"missed"`       // the targets not met
-	Verdicts []string    `json:"verdicts"`     // one line per target
+	// Alone holds closedStretches+1 runs of aloneRequests requests in
+	// sequence, one before each stretch of the closed loop and one after
+	// the last; Stretches holds those stretches, and Closed sums them up.
+	Alone     []*LoadReport `json:"alone"`
+	Stretches []*LoadReport `json:"closed_stretches"`
+	Closed    *LoadReport   `json:"closed"`
+
+	Nominal  *LoadReport `json:"open_70"`  // open loop at 70% of capacity
+	Overload *LoadReport `json:"open_150"` // open loop at 150% of capacity
+	Missed   []string    `json:"missed"`   // the targets not met
+	Verdicts []string    `json:"verdicts"` // one line per target
 }
 
-// aloneRequests is the number of requests sent one at a time on each side
-// of the closed loop to measure the capacity.
-const aloneRequests = 11
+// The closed loop runs in closedStretches stretches, with aloneRequests
+// requests sent one at a time before, between and after them to measure
+// the capacity next to each stretch.
+const (
+	closedStretches = 3
+	aloneRequests   = 5
+)
 
 // ErrTargetsMissed is returned by RunTargets when a target is not met;
 // the report says which.
@@ -83,12 +98,15 @@ var ErrTargetsMissed = errors.New("bench: load targets missed")
 //     accepts stays within twice the p99 at 70%.
 //
 // The capacity comes from the same run: the median inference time of
-// requests sent one at a time just before and just after the closed loop.
-// Other tenants of a shared machine change its speed from minute to
-// minute, so the capacity is measured around the phase it is compared
-// with. It is a typical rate, like the closed loop's own, because the
-// fastest lone request is a best case that an average over a minute cannot
-// reach on a noisy machine. The summary goes to w.
+// requests sent one at a time. Other tenants of a shared machine change
+// its speed from minute to minute, so the closed loop is cut into
+// stretches, and each is compared with the lone requests sent just
+// before and just after it. The capacity is a typical rate, like the
+// closed loop's own, because the fastest lone request is a best case that
+// an average over a minute cannot reach on a noisy machine. Each stretch
+// starts with an idle engine and ends with a drain, which costs the closed
+// loop about one request's preprocessing and encoding a stretch. The
+// summary goes to w.
 func RunTargets(ctx context.Context, opt TargetsOptions, w io.Writer) (*TargetsReport, error) {
 	if opt.Duration <= 0 {
 		opt.Duration = time.Minute
@@ -145,30 +163,28 @@ func RunTargets(ctx context.Context, opt TargetsOptions, w io.Writer) (*TargetsR
 		return nil
 	}
 
-	if err := alone("alone, before", &rep.Before); err != nil {
-		return nil, err
-	}
-	closed := fmt.Sprintf("%d clients", opt.Clients)
-	if err := load(closed, &rep.Closed, LoadOptions{Concurrency: opt.Clients,
-		Duration: opt.Duration}); err != nil {
-		return nil, err
-	}
-	if err := alone("alone, after", &rep.After); err != nil {
-		return nil, err
-	}
-	infer := append(slices.Clone(rep.Before.inferMs), rep.After.inferMs...)
-	rep.EngineMs, rep.EngineMinMs = percentile(infer, 0.5), slices.Min(infer)
-	if rep.EngineMs <= 0 {
-		return nil, fmt.Errorf("bench: the daemon reported no inference time; daemon log:\n%s",
-			d.log.String())
-	}
-	rep.CapacityRPS = 1000 / rep.EngineMs
-	if c := rep.Closed; c.ElapsedS > 0 {
-		var sum float64
-		for _, ms := range c.inferMs {
-			sum += ms
+	stretch := opt.Duration / closedStretches
+	for i := range closedStretches {
+		var before *LoadReport
+		if err := alone(fmt.Sprintf("alone, before stretch %d", i+1), &before); err != nil {
+			return nil, err
 		}
-		rep.ClosedBusy = sum / 1000 / c.ElapsedS
+		rep.Alone = append(rep.Alone, before)
+		var closed *LoadReport
+		name := fmt.Sprintf("%d clients, stretch %d of %d", opt.Clients, i+1, closedStretches)
+		if err := load(name, &closed, LoadOptions{Concurrency: opt.Clients,
+			Duration: stretch}); err != nil {
+			return nil, err
+		}
+		rep.Stretches = append(rep.Stretches, closed)
+	}
+	var last *LoadReport
+	if err := alone("alone, after the closed loop", &last); err != nil {
+		return nil, err
+	}
+	rep.Alone = append(rep.Alone, last)
+	if err := rep.summarizeClosed(); err != nil {
+		return nil, fmt.Errorf("%w; daemon log:\n%s", err, d.log.String())
 	}
 	fmt.Fprintf(w, "engine:   %.0f ms an image alone at median (best %.0f ms), capacity %.3f "+
 		"images/s\n\n", rep.EngineMs, rep.EngineMinMs, rep.CapacityRPS)
@@ -195,6 +211,54 @@ func RunTargets(ctx context.Context, opt TargetsOptions, w io.Writer) (*TargetsR
 	return rep, nil
 }
 
+// summarizeClosed computes the capacity, the closed loop's totals and its
+// ratio to the capacity from the lone runs and the stretches.
+func (rep *TargetsReport) summarizeClosed() error {
+	var all []float64
+	for _, a := range rep.Alone {
+		all = append(all, a.inferMs...)
+	}
+	if len(all) == 0 || percentile(all, 0.5) <= 0 {
+		return errors.New("bench: the daemon reported no inference time")
+	}
+	rep.EngineMs, rep.EngineMinMs = percentile(all, 0.5), slices.Min(all)
+	rep.CapacityRPS = 1000 / rep.EngineMs
+
+	c := &LoadReport{Mode: "closed", Errors: map[string]int{}}
+	var expected, busyMs float64
+	for i, s := range rep.Stretches {
+		around := append(slices.Clone(rep.Alone[i].inferMs), rep.Alone[i+1].inferMs...)
+		expected += s.ElapsedS * 1000 / percentile(around, 0.5)
+		c.Concurrency = s.Concurrency
+		c.Sent += s.Sent
+		c.Responses += s.Responses
+		c.OK += s.OK
+		c.ElapsedS += s.ElapsedS
+		for k, n := range s.Errors {
+			c.Errors[k] += n
+		}
+		c.okLatencyMs = append(c.okLatencyMs, s.okLatencyMs...)
+		c.inferMs = append(c.inferMs, s.inferMs...)
+	}
+	for _, ms := range c.inferMs {
+		busyMs += ms
+	}
+	if c.ElapsedS > 0 {
+		c.ThroughputRPS = float64(c.Responses) / c.ElapsedS
+		c.GoodputRPS = float64(c.OK) / c.ElapsedS
+		rep.ClosedBusy = busyMs / 1000 / c.ElapsedS
+	}
+	c.Latency = percentiles(c.okLatencyMs)
+	if len(c.inferMs) > 0 {
+		c.MedianInferMs, c.MinInferMs = percentile(c.inferMs, 0.5), slices.Min(c.inferMs)
+	}
+	if expected > 0 {
+		rep.ClosedRatio = float64(c.OK) / expected
+	}
+	rep.Closed = c
+	return nil
+}
+
 // judge fills in the verdicts.
 func (rep *TargetsReport) judge() {
 	check := func(name string, ok bool, format string, args ...any) {
@@ -206,7 +270,7 @@ func (rep *TargetsReport) judge() {
 		rep.Verdicts = append(rep.Verdicts, verdict+" "+name+": "+fmt.Sprintf(format, args...))
 	}
 
-	ratio := rep.Closed.GoodputRPS / rep.CapacityRPS
+	ratio := rep.ClosedRatio
 	best := ""
 	if rep.EngineMinMs > 0 {
 		best = fmt.Sprintf("; %.2f of the best case", rep.Closed.GoodputRPS*rep.EngineMinMs/1000)

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"math"
 	"slices"
 	"testing"
 )
@@ -9,6 +10,7 @@ func TestTargetsJudge(t *testing.T) {
 	good := func() *TargetsReport {
 		return &TargetsReport{
 			CapacityRPS: 1,
+			ClosedRatio: 0.95,
 			Closed:      &LoadReport{Concurrency: 8, GoodputRPS: 0.95},
 			Nominal:     &LoadReport{Sent: 40, OK: 40, Latency: Percentiles{P50: 1000, P99: 1200}},
 			Overload: &LoadReport{Sent: 90, OK: 60, Errors: map[string]int{"503": 30},
@@ -21,7 +23,7 @@ func TestTargetsJudge(t *testing.T) {
 		missed []string
 	}{
 		{"all met", func(*TargetsReport) {}, nil},
-		{"slow closed loop", func(r *TargetsReport) { r.Closed.GoodputRPS = 0.8 },
+		{"slow closed loop", func(r *TargetsReport) { r.ClosedRatio = 0.8 },
 			[]string{"closed-loop throughput"}},
 		{"long 70% tail", func(r *TargetsReport) { r.Nominal.Latency.P99 = 2100 },
 			[]string{"70% tail"}},
@@ -42,5 +44,43 @@ func TestTargetsJudge(t *testing.T) {
 				t.Errorf("%d verdicts, want 4", len(r.Verdicts))
 			}
 		})
+	}
+}
+
+// TestTargetsClosedRatio checks that each stretch of the closed loop is
+// measured against the lone requests on its two sides, not against the
+// run's overall capacity.
+func TestTargetsClosedRatio(t *testing.T) {
+	alone := func(ms ...float64) *LoadReport { return &LoadReport{inferMs: ms} }
+	rep := &TargetsReport{
+		// The machine slows down by half between the two stretches.
+		Alone: []*LoadReport{alone(500, 500, 520), alone(500, 510, 900), alone(1000, 1000, 990)},
+		Stretches: []*LoadReport{
+			{Concurrency: 8, Sent: 30, Responses: 30, OK: 18, ElapsedS: 10,
+				Errors: map[string]int{"503": 12}, okLatencyMs: []float64{900}, inferMs: []float64{520}},
+			{Concurrency: 8, Sent: 20, Responses: 19, OK: 9, ElapsedS: 10,
+				Errors: map[string]int{"503": 10, "transport": 1}, okLatencyMs: []float64{1800},
+				inferMs: []float64{1050}},
+		},
+	}
+	if err := rep.summarizeClosed(); err != nil {
+		t.Fatal(err)
+	}
+	// 10 s at 500 ms and 10 s at 900 ms (the lower median of 500, 510,
+	// 900, 1000, 1000, 990) an image alone: 20 + 11.1 images.
+	if want := 27 / (20 + 10000.0/900); math.Abs(rep.ClosedRatio-want) > 1e-9 {
+		t.Errorf("closed ratio %v, want %v", rep.ClosedRatio, want)
+	}
+	c := rep.Closed
+	if c.OK != 27 || c.Sent != 50 || c.ElapsedS != 20 || c.GoodputRPS != 1.35 ||
+		c.Errors["503"] != 22 || c.Errors["transport"] != 1 {
+		t.Errorf("closed totals %+v", c)
+	}
+	if rep.EngineMs != 520 || rep.EngineMinMs != 500 {
+		t.Errorf("engine %v ms at median, %v at best; want 520 and 500", rep.EngineMs,
+			rep.EngineMinMs)
+	}
+	if want := (520 + 1050) / 1000.0 / 20; math.Abs(rep.ClosedBusy-want) > 1e-9 {
+		t.Errorf("engine busy %v, want %v", rep.ClosedBusy, want)
 	}
 }

@@ -123,12 +123,14 @@ func runBenchTargets(args []string, stdout, stderr io.Writer) error {
 			"engine's capacity; at 70% of capacity (open loop) p99 is at most 2 x p50; at\n"+
 			"150% the daemon sheds with 503 and the p99 of what it accepts stays within\n"+
 			"2 x the 70% p99. The capacity comes from the same run: the median inference\n"+
-			"time of requests sent one at a time just before and just after the closed\n"+
-			"loop. Exits 1 when a target is missed.",
+			"time of requests sent one at a time. The closed loop runs in three stretches,\n"+
+			"each compared with the lone requests sent just before and just after it.\n"+
+			"Exits 1 when a target is missed.",
 		stderr)
 	var opt bench.TargetsOptions
 	var jsonOut, image, serveArgs string
-	fs.DurationVar(&opt.Duration, "duration", time.Minute, "length of each loaded phase")
+	fs.DurationVar(&opt.Duration, "duration", time.Minute,
+		"length of each loaded phase; the closed loop's is split into its stretches")
 	fs.IntVar(&opt.Clients, "clients", 8, "clients of the closed-loop phase")
 	fs.StringVar(&image, "image", "", "photo `file` to send (default: a synthetic 2 MP JPEG)")
 	fs.StringVar(&serveArgs, "serve-args", "",
