@@ -53,6 +53,9 @@ type TargetsReport struct {
 	// it, summed over the stretches.
 	ClosedRatio float64 `json:"closed_ratio"`
 
+	// StretchRatios is the same ratio for each stretch alone.
+	StretchRatios []float64 `json:"closed_stretch_ratios"`
+
 	// ClosedBusy is the share of the closed loop's time that the engine
 	// spent running the images of its 200 responses, the sum of their
 	// infer times over the loop's length: how well the queue kept the
@@ -187,7 +190,13 @@ func RunTargets(ctx context.Context, opt TargetsOptions, w io.Writer) (*TargetsR
 		return nil, fmt.Errorf("%w; daemon log:\n%s", err, d.log.String())
 	}
 	fmt.Fprintf(w, "engine:   %.0f ms an image alone at median (best %.0f ms), capacity %.3f "+
-		"images/s\n\n", rep.EngineMs, rep.EngineMinMs, rep.CapacityRPS)
+		"images/s\n", rep.EngineMs, rep.EngineMinMs, rep.CapacityRPS)
+	fmt.Fprintf(w, "closed:   %d OK in %.1f s, %.3f OK/s; of the capacity on each side:",
+		rep.Closed.OK, rep.Closed.ElapsedS, rep.Closed.GoodputRPS)
+	for _, r := range rep.StretchRatios {
+		fmt.Fprintf(w, " %.2f", r)
+	}
+	fmt.Fprintf(w, "\n\n")
 
 	if err := load("70% of capacity", &rep.Nominal, LoadOptions{
 		Rate: 0.7 * rep.CapacityRPS, Duration: opt.Duration}); err != nil {
@@ -228,7 +237,9 @@ func (rep *TargetsReport) summarizeClosed() error {
 	var expected, busyMs float64
 	for i, s := range rep.Stretches {
 		around := append(slices.Clone(rep.Alone[i].inferMs), rep.Alone[i+1].inferMs...)
-		expected += s.ElapsedS * 1000 / percentile(around, 0.5)
+		images := s.ElapsedS * 1000 / percentile(around, 0.5)
+		expected += images
+		rep.StretchRatios = append(rep.StretchRatios, float64(s.OK)/images)
 		c.Concurrency = s.Concurrency
 		c.Sent += s.Sent
 		c.Responses += s.Responses

@@ -53,11 +53,12 @@ func TestTargetsJudge(t *testing.T) {
 func TestTargetsClosedRatio(t *testing.T) {
 	alone := func(ms ...float64) *LoadReport { return &LoadReport{inferMs: ms} }
 	rep := &TargetsReport{
-		// The machine slows down by half between the two stretches.
+		// The machine runs at half its speed by the end.
 		Alone: []*LoadReport{alone(500, 500, 520), alone(500, 510, 900), alone(1000, 1000, 990)},
 		Stretches: []*LoadReport{
 			{Concurrency: 8, Sent: 30, Responses: 30, OK: 18, ElapsedS: 10,
-				Errors: map[string]int{"503": 12}, okLatencyMs: []float64{900}, inferMs: []float64{520}},
+				Errors: map[string]int{"503": 12}, okLatencyMs: []float64{900},
+				inferMs: []float64{520}},
 			{Concurrency: 8, Sent: 20, Responses: 19, OK: 9, ElapsedS: 10,
 				Errors: map[string]int{"503": 10, "transport": 1}, okLatencyMs: []float64{1800},
 				inferMs: []float64{1050}},
@@ -70,6 +71,11 @@ func TestTargetsClosedRatio(t *testing.T) {
 	// 900, 1000, 1000, 990) an image alone: 20 + 11.1 images.
 	if want := 27 / (20 + 10000.0/900); math.Abs(rep.ClosedRatio-want) > 1e-9 {
 		t.Errorf("closed ratio %v, want %v", rep.ClosedRatio, want)
+	}
+	if want := []float64{0.9, 9 / (10000.0 / 900)}; len(rep.StretchRatios) != 2 ||
+		math.Abs(rep.StretchRatios[0]-want[0]) > 1e-9 ||
+		math.Abs(rep.StretchRatios[1]-want[1]) > 1e-9 {
+		t.Errorf("stretch ratios %v, want %v", rep.StretchRatios, want)
 	}
 	c := rep.Closed
 	if c.OK != 27 || c.Sent != 50 || c.ElapsedS != 20 || c.GoodputRPS != 1.35 ||
