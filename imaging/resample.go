@@ -1,5 +1,7 @@
 package imaging
 
+import "unsafe"
+
 // resize resamples src (sw×sh pixels of ch interleaved 8-bit channels)
 // into dst (dw×dh), with libvips's vips_resize and the Lanczos-3 kernel as
 // sharp calls it: vertical reduce, horizontal reduce, then a Catmull-Rom
@@ -332,11 +334,7 @@ func transposeBlocks(dst, src []uint8, w, h, ch, from, to int) {
 						s += stride
 					}
 				case 3:
-					for i := 0; i+2 < len(d); i += 3 {
-						p := src[s : s+3 : s+3]
-						d[i], d[i+1], d[i+2] = p[0], p[1], p[2]
-						s += stride
-					}
+					transposeRun3(d, src[s:(y1-1)*stride+x*ch+3], stride)
 				default:
 					for i := 0; i < len(d); i += ch {
 						copy(d[i:i+ch], src[s:s+ch])
@@ -348,11 +346,33 @@ func transposeBlocks(dst, src []uint8, w, h, ch, from, to int) {
 	}
 }
 
+// transposeRun3 copies the 3-byte pixels src[k·stride:k·stride+3] to
+// d[3k:3k+3] for every pixel of d. src must end with the last of them.
+// The pixels move as a 2-byte and a 1-byte word through unsafe pointers,
+// which spares the bounds checks of six byte copies; the slice expressions
+// of the caller bound every address.
+func transposeRun3(d, src []uint8, stride int) {
+	n := len(d) / 3
+	if n == 0 || len(src) < (n-1)*stride+3 {
+		panic("imaging: transposeRun3 out of range")
+	}
+	dp, sp := unsafe.Pointer(unsafe.SliceData(d)), unsafe.Pointer(unsafe.SliceData(src))
+	for k := range n {
+		from, to := unsafe.Add(sp, k*stride), unsafe.Add(dp, 3*k)
+		*(*[2]uint8)(to) = *(*[2]uint8)(from)
+		*(*uint8)(unsafe.Add(to, 2)) = *(*uint8)(unsafe.Add(from, 2))
+	}
+}
+
 // cubicRow filters one row horizontally with four taps into rounded,
 // unclamped sums.
 func cubicRow(out []int16, row []uint8, ch int, t axisTaps) {
 	if t.n != 4 {
 		cubicRowN(out, row, ch, t)
+		return
+	}
+	if ch == 1 {
+		cubicRowGray(out, row, t)
 		return
 	}
 	for o := 0; o < len(t.start); o++ {
@@ -364,6 +384,20 @@ func cubicRow(out []int16, row []uint8, ch int, t axisTaps) {
 			sum := w0*int32(px[c]) + w1*int32(px[ch+c]) + w2*int32(px[2*ch+c]) + w3*int32(px[3*ch+c])
 			dst[c] = int16(roundFixed(sum))
 		}
+	}
+}
+
+// cubicRowGray is cubicRow for one channel, the mask's enlargement.
+func cubicRowGray(out []int16, row []uint8, t axisTaps) {
+	out = out[:len(t.start)]
+	weights := t.weight[:4*len(out)]
+	for o := range out {
+		first := int(t.start[o])
+		px := row[first : first+4 : first+4]
+		ws := weights[4*o : 4*o+4 : 4*o+4]
+		sum := int32(ws[0])*int32(px[0]) + int32(ws[1])*int32(px[1]) +
+			int32(ws[2])*int32(px[2]) + int32(ws[3])*int32(px[3])
+		out[o] = int16(roundFixed(sum))
 	}
 }
 

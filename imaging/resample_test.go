@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -372,7 +373,7 @@ func TestRowKernelsMatchGo(t *testing.T) {
 
 func TestTranspose(t *testing.T) {
 	for _, ch := range []int{1, 3, 4} {
-		for _, sz := range [][2]int{{1, 1}, {7, 3}, {33, 17}, {64, 8}} {
+		for _, sz := range [][2]int{{1, 1}, {7, 3}, {33, 17}, {64, 8}, {101, 43}} {
 			w, h := sz[0], sz[1]
 			t.Run(fmt.Sprintf("%dx%dx%d", w, h, ch), func(t *testing.T) {
 				src := noise(w*h*ch, 9)
@@ -388,6 +389,27 @@ func TestTranspose(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestCubicRowGrayMatchesGeneric compares the one-channel enlargement row
+// with the general loop over channels and taps, on random weights,
+// negative ones included.
+func TestCubicRowGrayMatchesGeneric(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, sz := range [][2]int{{4, 4}, {4, 9}, {17, 40}, {1024, 1920}, {1024, 4000}} {
+		src, out := sz[0], sz[1]
+		taps := enlargeTaps(src, out, float64(src)/float64(out), true)
+		for i := range taps.weight {
+			taps.weight[i] = int16(r.IntN(2*weightOne) - weightOne/2)
+		}
+		row := noise(src, uint64(src+out))
+		got, want := make([]int16, out), make([]int16, out)
+		cubicRowGray(got, row, taps)
+		cubicRowN(want, row, 1, taps)
+		if !slices.Equal(got, want) {
+			t.Errorf("%d → %d: the one-channel row differs from the general one", src, out)
 		}
 	}
 }
