@@ -131,6 +131,10 @@ type LoadReport struct {
 
 	okLatencyMs []float64 // per 200 response, in completion order
 	inferMs     []float64 // the infer stage of each 200 response, in completion order
+
+	// stageMs holds each Server-Timing stage of the 200 responses, in
+	// completion order, so that reports of parts of a run can be merged.
+	stageMs [len(serverStages)][]float64
 }
 
 // serverStages are the stages the daemon reports in Server-Timing, and
@@ -435,15 +439,24 @@ func (rep *LoadReport) summarize(samples []loadSample, elapsed time.Duration) {
 		rep.GoodputRPS = float64(rep.OK) / elapsed.Seconds()
 	}
 	rep.Latency = percentiles(rep.okLatencyMs)
-	if rep.OK > 0 {
-		rep.StageMedianMs = map[string]float64{}
-		for i, stage := range serverStages {
-			rep.StageMedianMs[stage] = percentile(stages[i], 0.5)
-		}
-		rep.inferMs = stages[slices.Index(serverStages[:], "infer")]
-		rep.MedianInferMs = rep.StageMedianMs["infer"]
-		rep.MinInferMs = slices.Min(rep.inferMs)
+	rep.stageMs = stages
+	rep.summarizeStages()
+}
+
+// summarizeStages fills in the stage medians and the infer times from
+// rep.stageMs.
+func (rep *LoadReport) summarizeStages() {
+	infer := rep.stageMs[slices.Index(serverStages[:], "infer")]
+	if len(infer) == 0 {
+		return
 	}
+	rep.StageMedianMs = map[string]float64{}
+	for i, stage := range serverStages {
+		rep.StageMedianMs[stage] = percentile(rep.stageMs[i], 0.5)
+	}
+	rep.inferMs = infer
+	rep.MedianInferMs = rep.StageMedianMs["infer"]
+	rep.MinInferMs = slices.Min(infer)
 }
 
 // percentiles summarizes xs, milliseconds in any order.

@@ -379,7 +379,9 @@ func paletteGIF(t *testing.T, w, h int) []byte {
 // TestCorpusModel sends every decodable class through the server and the
 // real model (about 1.5 s each on two cores) and checks the status, the
 // size, the pixels the cut-out keeps, and that its alpha stays under the
-// input's. The inputs that must be rejected run through the same server.
+// input's. The model makes some checked pixels fully transparent, and
+// their colour is then zeros; TestCorpusDecodeOnly checks every image's
+// colours. The inputs that must be rejected run through the same server.
 func TestCorpusModel(t *testing.T) {
 	url := corpusServer(t, Config{}, realPipeline(t)) + "/v1/remove"
 	for _, tc := range modelCorpus(t) {
