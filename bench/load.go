@@ -132,7 +132,7 @@ type LoadReport struct {
 	okLatencyMs []float64 // per 200 response, in completion order
 	inferMs     []float64 // the infer stage of each 200 response, in completion order
 
-	// stageMs holds each Server-Timing stage of the 200 responses, in
+	// stageMs contains each Server-Timing stage of the 200 responses, in
 	// completion order, so that reports of parts of a run can be merged.
 	stageMs [len(serverStages)][]float64
 }

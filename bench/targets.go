@@ -68,9 +68,9 @@ type TargetsReport struct {
 	// of the capacity while this stays near 1.
 	ClosedBusy float64 `json:"closed_engine_busy"`
 
-	// Alone holds closedStretches+1 runs of aloneRequests requests in
+	// Alone contains closedStretches+1 runs of aloneRequests requests in
 	// sequence, one before each stretch of the closed loop and one after
-	// the last; Stretches holds those stretches, and Closed sums them up.
+	// the last. Stretches contains those stretches, and Closed sums them.
 	Alone     []*LoadReport `json:"alone"`
 	Stretches []*LoadReport `json:"closed_stretches"`
 	Closed    *LoadReport   `json:"closed"`
@@ -226,10 +226,10 @@ func RunTargets(ctx context.Context, opt TargetsOptions, w io.Writer) (*TargetsR
 // summarizeClosed computes the capacity, the closed loop's totals and its
 // ratio to the capacity from the lone runs and the stretches.
 //
-// A stretch is compared with the mean of the two medians on its sides
-// rather than with the median of both sides' times pooled: when the
-// machine's speed shifts between the sides, the pooled median is the
-// slowest time of the faster side, and the slower side would not count.
+// A stretch is compared with the mean of the two medians on its sides,
+// not with the median of both sides' times pooled. When the machine's
+// speed shifts between the sides, the pooled median is the slowest time
+// of the faster side, so the slower side would not count.
 func (rep *TargetsReport) summarizeClosed() error {
 	if len(rep.Alone) != len(rep.Stretches)+1 {
 		return fmt.Errorf("bench: %d lone runs around %d stretches, want one more",

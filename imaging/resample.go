@@ -349,8 +349,8 @@ func transposeBlocks(dst, src []uint8, w, h, ch, from, to int) {
 // transposeRun3 copies the 3-byte pixels src[k·stride:k·stride+3] to
 // d[3k:3k+3] for every pixel of d. src must end with the last of them.
 // The pixels move as a 2-byte and a 1-byte word through unsafe pointers,
-// which spares the bounds checks of six byte copies; the slice expressions
-// of the caller bound every address.
+// which spares the bounds checks of six byte copies. The length check
+// below keeps every address inside d and src.
 func transposeRun3(d, src []uint8, stride int) {
 	n := len(d) / 3
 	if n == 0 || len(src) < (n-1)*stride+3 {
