@@ -232,8 +232,8 @@ func RunTargets(ctx context.Context, opt TargetsOptions, w io.Writer) (*TargetsR
 // of the faster side, so the slower side would not count.
 func (rep *TargetsReport) summarizeClosed() error {
 	if len(rep.Alone) != len(rep.Stretches)+1 {
-		return fmt.Errorf("bench: %d lone runs around %d stretches, want one more",
-			len(rep.Alone), len(rep.Stretches))
+		return fmt.Errorf("bench: %d lone runs around %d closed-loop stretches, want %d",
+			len(rep.Alone), len(rep.Stretches), len(rep.Stretches)+1)
 	}
 	var all []float64
 	for _, a := range rep.Alone {
